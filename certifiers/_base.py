@@ -1,0 +1,170 @@
+"""The certifier plugin contract and the registry keyed by name.
+
+A plugin turns (network, inputs, labels, ε) into, per example and per target class j ≠ label, an upper bound
+on f_j − f_label over the l∞ ball of radius ε intersected with the input domain [0, 1]^d (or, for an
+attack, the best margin it found, which is a lower bound). Plugins know nothing about how SDPs are solved.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from ._network import ReLUNetwork
+
+#: bound kinds a plugin may report. "rigorous"/"probabilistic"/"estimate" come from the SDP solver
+#: (SPEC §1.2); "closed-form" is a formula evaluated in float64 (IBP, CROWN, LP dual, norm bounds);
+#: "attack" is the margin of an input actually found (a lower bound, not a certificate).
+BOUND_KINDS = ("rigorous", "probabilistic", "estimate", "closed-form", "attack")
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    """What one plugin says about one example.
+
+    ``bounds[j]`` is an upper bound on f_j − f_label over the perturbation set (certifiers) or the best
+    margin f_j − f_label found (attacks). ``certified`` is True iff every bound is < 0 (certifiers; None for
+    attacks); ``adversarial`` is True iff the attack found an input classified differently (attacks; None
+    for certifiers).
+    """
+
+    index: int
+    label: int
+    predicted: int
+    bounds: dict
+    bound_kind: str
+    method: str
+    eps: float
+    time: float
+    certified: bool | None = None
+    adversarial: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        out = {
+            "index": int(self.index),
+            "label": int(self.label),
+            "predicted": int(self.predicted),
+            "bounds": {str(int(j)): float(v) for j, v in sorted(self.bounds.items())},
+            "bound_kind": self.bound_kind,
+            "method": self.method,
+            "eps": float(self.eps),
+            "time": float(self.time),
+        }
+        if self.certified is not None:
+            out["certified"] = bool(self.certified)
+        if self.adversarial is not None:
+            out["adversarial"] = bool(self.adversarial)
+        out.update(self.extra)
+        return out
+
+
+class Certifier(ABC):
+    """Base class of all plugins. Subclasses set ``name`` and implement :meth:`bound_margins`.
+
+    ``is_attack`` plugins return lower bounds (margins actually reached) instead of upper bounds.
+    """
+
+    name: ClassVar[str]
+    is_attack: ClassVar[bool] = False
+    description: ClassVar[str] = ""
+
+    def __init__(self, **options):
+        self.options = options
+
+    def prepare(self, network: ReLUNetwork, *, progress: bool = False) -> None:  # noqa: B027
+        """Work that depends on the network only (e.g. Grad-cert's pair SDPs). Default: nothing."""
+
+    @abstractmethod
+    def bound_margins(self, network: ReLUNetwork, X: np.ndarray, y: np.ndarray, eps: float) -> tuple[np.ndarray, str]:
+        """Return ``(B, kind)`` with B of shape (N, classes): B[k, j] bounds f_j − f_{y_k} (B[k, y_k] = 0)."""
+
+    def certify(self, network: ReLUNetwork, X, y, eps: float, *, indices=None) -> list[ExampleResult]:
+        """Validate the inputs, call :meth:`bound_margins` and wrap the per-example results."""
+        X, y, eps = check_certify_inputs(network, X, y, eps)
+        indices = np.arange(len(y)) if indices is None else np.asarray(indices)
+        start = time.perf_counter()
+        B, kind = self.bound_margins(network, X, y, eps)
+        elapsed = (time.perf_counter() - start) / max(len(y), 1)
+        pred = network.predict(X)
+        results = []
+        for k in range(len(y)):
+            bounds = {j: float(B[k, j]) for j in range(network.n_classes) if j != y[k]}
+            worst = max(bounds.values()) if bounds else -np.inf
+            if self.is_attack:
+                results.append(
+                    ExampleResult(int(indices[k]), int(y[k]), int(pred[k]), bounds, kind, self.name, eps, elapsed,
+                                  adversarial=bool(worst > 0 or pred[k] != y[k]))
+                )
+            else:
+                results.append(
+                    ExampleResult(int(indices[k]), int(y[k]), int(pred[k]), bounds, kind, self.name, eps, elapsed,
+                                  certified=bool(worst < 0 and pred[k] == y[k]))
+                )
+        return results
+
+
+def check_certify_inputs(network: ReLUNetwork, X, y, eps):
+    """Common validation: X (N, d) finite in [0, 1], integer labels in range, ε a finite float >= 0."""
+    if not isinstance(network, ReLUNetwork):
+        raise TypeError(f"`network` must be a ReLUNetwork, got {type(network).__name__}.")
+    X = network.check_inputs(X)
+    y = np.asarray(y)
+    if y.ndim == 0:
+        y = y[None]
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"`y` must have shape ({X.shape[0]},) to match X, got {y.shape}.")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if np.all(np.equal(np.mod(y, 1), 0)):
+            y = y.astype(np.int64)
+        else:
+            raise TypeError(f"`y` must hold integer class labels, got dtype {y.dtype}.")
+    y = y.astype(np.int64)
+    bad = y[(y < 0) | (y >= network.n_classes)]
+    if bad.size:
+        raise ValueError(f"labels in `y` must lie in [0, {network.n_classes - 1}]; got {bad[:5].tolist()}.")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)):
+        raise TypeError(f"`eps` must be a non-negative finite float, got {eps!r}.")
+    eps = float(eps)
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"`eps` must be a non-negative finite float, got {eps!r}.")
+    if X.size and (X.min() < 0 or X.max() > 1):
+        raise ValueError(
+            f"inputs `X` must lie in the input domain [0, 1]; got values in [{X.min():.4g}, {X.max():.4g}]."
+        )
+    return X, y, eps
+
+
+def input_box(X: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The perturbation set as a box: [max(x − ε, 0), min(x + ε, 1)]."""
+    return np.maximum(X - eps, 0.0), np.minimum(X + eps, 1.0)
+
+
+_REGISTRY: dict[str, type[Certifier]] = {}
+
+
+def register(cls: type[Certifier]) -> type[Certifier]:
+    """Class decorator: make a plugin discoverable by its ``name``."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{cls.__name__} must set a non-empty string class attribute `name`.")
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+        raise ValueError(f"a certifier named {name!r} is already registered ({_REGISTRY[name].__name__}).")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def available() -> list[str]:
+    """Names of all registered plugins."""
+    return sorted(_REGISTRY)
+
+
+def get_certifier(name: str, **options) -> Certifier:
+    """Instantiate the plugin registered as ``name``."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown certifier {name!r}; available: {', '.join(available())}.")
+    return _REGISTRY[name](**options)

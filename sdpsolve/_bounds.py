@@ -1,0 +1,286 @@
+"""Upper bounds on (P) from a dual point c (SPEC §1.1–§1.2), with the three kinds of t ≥ λ_max(M − diag c).
+
+For any c and any t ≥ λ_max(M − diag c),
+
+    U(c, t) = Σ_{i∈E} (c_i + t) + Σ_{i∉E} max(c_i + t, 0)
+
+bounds the optimum of (P). How t is obtained decides what the number is:
+
+* ``rigorous``: t is proved by a floating-point Cholesky factorisation (S. M. Rump, "Verification of positive
+  definiteness", BIT 46 (2006) 433–452) of tI − M + diag c, shifted by Rump's a-priori error bound, with every
+  diagonal rounding directed downwards. float64 only.
+* ``probabilistic``: Lanczos from a random start on the PSD-shifted matrix B + σI (σ ≥ ||B||, proved);
+  Kuczyński & Woźniakowski (SIAM J. Matrix Anal. Appl. 13 (1992)) give
+  P(θ_k < (1 − ε) λ_max) ≤ 1.648 √n exp(−√ε (2k − 1)), so t = (θ_k + σ)/(1 − ε) − σ holds with probability
+  ≥ 1 − δ for the ε solving 1.648 √n exp(−√ε (2k − 1)) = δ (exact-arithmetic statement; full
+  reorthogonalisation keeps the floating-point process close to it, and a relative safety term is added).
+* ``estimate``: the Ritz value itself. It under-estimates λ_max and is NOT a bound.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.linalg import lapack
+
+from ._eigen import lanczos
+from ._errors import BoundError
+from ._operator import Operator, as_operator
+from ._result import DualBound
+from ._validation import as_rng, check_choice, check_probability, check_vector, equal_mask
+
+BOUND_KINDS = ("rigorous", "probabilistic", "estimate")
+_U = 2.0**-53
+_ETA = 2.0**-1074
+_DOWN, _UP = -np.inf, np.inf
+
+
+def _up(x):
+    return np.nextafter(x, _UP)
+
+
+def _down(x):
+    return np.nextafter(x, _DOWN)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# U(c, t), rounded upwards
+# ------------------------------------------------------------------------------------------------------------
+def bound_value(c: np.ndarray, t: float, mask: np.ndarray) -> float:
+    """U(c, t) with upward rounding (a float ≥ the exact value)."""
+    y = _up(c + t)  # fl(c + t) is within half an ulp; one step up makes it ≥ the exact sum
+    y = np.where(mask, y, np.maximum(y, 0.0))
+    pos = float(_up(math.fsum(y[y > 0])))  # fsum is correctly rounded
+    neg = float(_up(math.fsum(y[y < 0]))) if np.any(y < 0) else 0.0
+    return float(_up(pos + neg)) if neg else pos
+
+
+def bound_value_estimate(c: np.ndarray, t: float, mask: np.ndarray) -> float:
+    """U(c, t) in plain floating point (for use inside the optimiser)."""
+    y = c + t
+    return float(np.sum(np.where(mask, y, np.maximum(y, 0.0))))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# rigorous: Rump's floating-point Cholesky test
+# ------------------------------------------------------------------------------------------------------------
+def cholesky_proves_upper(Mdense: np.ndarray, c: np.ndarray, t: float) -> bool:
+    """True iff a float64 Cholesky proves tI − (M − diag c) positive definite, i.e. λ_max(M − diag c) < t.
+
+    ``Mdense`` is a symmetric float64 array (only its lower triangle is read). The tested matrix has the
+    off-diagonal entries −M_ij (exact) and the diagonal t − M_jj + c_j − s rounded downwards, where
+    s = Σ_j γ_{j+3} A_jj (+ an underflow term) is Rump's shift computed from an upward-rounded diagonal
+    A_jj ≥ t − M_jj + c_j. If the Cholesky of that matrix runs to completion, tI − M + diag c is positive
+    definite (Rump 2006, the shift covers the rounding errors of any Cholesky evaluation order).
+    """
+    n = Mdense.shape[0]
+    d = np.diag(Mdense)
+    a_up = _up(_up(t - d) + c)
+    a_down = _down(_down(t - d) + c)
+    if not np.all(a_down > 0):
+        return False
+    j = np.arange(n, dtype=np.float64)
+    gam = _up((j + 3.0) * _U / _down(1.0 - (j + 3.0) * _U))
+    s = _up(math.fsum(_up(gam * a_up)))
+    s = _up(s + _up(6.0 * n * _up(n + float(a_up.max())) * _ETA))
+    diag = _down(a_down - s)
+    if not np.all(diag > 0):
+        return False
+    A = np.negative(Mdense)  # exact
+    A[np.diag_indices(n)] = diag
+    A = np.asfortranarray(A)
+    _, info = lapack.dpotrf(A, lower=1, clean=0, overwrite_a=1)
+    return info == 0
+
+
+def rigorous_lambda_max_upper(
+    Mdense: np.ndarray,
+    c: np.ndarray,
+    estimate: float,
+    *,
+    err: float = 0.0,
+    resolution: float = 0.0,
+    max_tries: int = 60,
+    max_bisections: int = 8,
+) -> tuple[float, int]:
+    """A t with a Cholesky proof that λ_max(M − diag c) < t, plus ``err`` (rounded up).
+
+    Candidates start just above ``estimate`` (a Ritz value, possibly too low) and grow geometrically until
+    one is proved; then bisection between the last refused and the proved candidate tightens t until the
+    interval is below ``resolution`` (or ``max_bisections`` factorisations). ``err`` bounds
+    ||M_exact − Mdense||_2. Returns (t, number of Cholesky factorisations).
+    """
+    n = Mdense.shape[0]
+    scale = max(float(np.max(np.abs(np.diag(Mdense) - c), initial=0.0)), abs(estimate), 1e-300)
+    # Rump's shift is about Σ (j+3) u (t − M_jj + c_j) ≈ n²/2 u · typical diagonal; start just above it
+    typical = float(np.mean(np.abs(estimate - np.diag(Mdense) + c))) + 1e-300
+    step = max(2.0 * (n + 3.0) ** 2 * _U * typical, 8.0 * _U * scale, 1e-300)
+    tries = 0
+    lo = float(estimate)
+    hi = None
+    while tries < max_tries:
+        t = float(_up(estimate + step))
+        tries += 1
+        if cholesky_proves_upper(Mdense, c, t):
+            hi = t
+            break
+        lo = t
+        step *= 4.0
+    if hi is None:
+        raise BoundError(
+            f"the Cholesky test did not prove any t up to {t:.6g} (estimate {estimate:.6g}); the matrix may be "
+            "huge in norm compared with its top eigenvalue, or contain values near overflow."
+        )
+    for _ in range(max_bisections):
+        if hi - lo <= max(resolution, 4.0 * (n + 3.0) ** 2 * _U * typical):
+            break
+        mid = 0.5 * (lo + hi)
+        tries += 1
+        if cholesky_proves_upper(Mdense, c, mid):
+            hi = mid
+        else:
+            lo = mid
+    return (float(_up(hi + err)) if err else hi), tries
+
+
+# ------------------------------------------------------------------------------------------------------------
+# probabilistic: Kuczyński–Woźniakowski
+# ------------------------------------------------------------------------------------------------------------
+def kw_epsilon(n: int, k: int, delta: float) -> float:
+    """ε with 1.648 √n exp(−√ε (2k − 1)) = δ: after k Lanczos steps θ_k ≥ (1 − ε) λ_max w.p. ≥ 1 − δ."""
+    root = math.log(1.648 * math.sqrt(n) / delta) / (2 * k - 1)
+    return min(root * root, 1.0)
+
+
+def kw_steps(n: int, eps: float, delta: float) -> int:
+    """Smallest k with kw_epsilon(n, k, delta) ≤ eps."""
+    return int(math.ceil((math.log(1.648 * math.sqrt(n) / delta) / math.sqrt(eps) + 1) / 2))
+
+
+def probabilistic_lambda_max_upper(
+    matmat, n: int, sigma: float, *, delta: float, steps: int, rng: np.random.Generator
+) -> tuple[float, float, int]:
+    """t ≥ λ_max(B) with probability ≥ 1 − δ, from ``steps`` Lanczos steps from a uniformly random start.
+
+    ``sigma`` must be a proved upper bound on ||B||_2 (so B + σI ⪰ 0). Returns (t, Ritz value, products).
+    """
+    steps = max(1, min(steps, n))
+    x0 = rng.standard_normal(n)  # Gaussian direction = uniform on the sphere
+    res = lanczos(matmat, n, k=1, block_size=1, v0=x0, tol=0.0, maxiter=steps, max_dim=steps + 1, rng=rng)
+    theta = float(res.values[0])
+    k = res.n_iter
+    if k >= n:  # the Krylov space is the whole space: θ is λ_max up to rounding
+        eps = 0.0
+    else:
+        eps = kw_epsilon(n, k, delta)
+    if eps >= 1.0:
+        t = sigma
+    else:
+        shifted = (theta + sigma) * (1.0 + 64 * n * _U)  # safety for the floating-point Lanczos process
+        t = min(sigma, shifted / (1.0 - eps) - sigma)
+    return float(_up(t)), theta, res.n_matvec
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the public entry point
+# ------------------------------------------------------------------------------------------------------------
+class ShiftedOperator:
+    """x ↦ (M − diag c) x, counting products in the wrapped operator."""
+
+    def __init__(self, op: Operator, c: np.ndarray):
+        self.op, self.c = op, c
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return self.op.matmat(X) - self.c[:, None] * X
+
+
+#: largest n for which the rigorous bound materialises M by default
+RIGOROUS_MAX_N = 12000
+
+
+def compute_bound(
+    op: Operator,
+    c: np.ndarray,
+    mask: np.ndarray,
+    kind: str,
+    *,
+    delta: float = 1e-9,
+    rng: np.random.Generator,
+    v0: np.ndarray | None = None,
+    dense: tuple[np.ndarray, float] | None = None,
+    target_slack: float | None = None,
+    max_steps: int = 4000,
+) -> DualBound:
+    """The bound of kind ``kind`` at c (internal; see :func:`dual_bound`)."""
+    n = op.n
+    before = op.n_matvec
+    B = ShiftedOperator(op, c)
+    resolution = None if target_slack is None else 0.02 * target_slack / n
+    block = min(n, 4 if v0 is None else np.asarray(v0).reshape(n, -1).shape[1] + 1)
+    est = lanczos(B, n, k=1, block_size=block, v0=v0, tol=1e-8, maxiter=500, rng=rng, value_tol=resolution,
+                  check_every=1)
+    theta = float(est.values[0])
+    details = {"ritz_residual": float(est.residuals[0]), "ritz_vector": est.vectors[:, 0]}
+    if kind == "estimate":
+        return DualBound(bound_value_estimate(c, theta, mask), "estimate", theta, float("nan"), theta,
+                         op.n_matvec - before, details)
+    if kind == "rigorous":
+        Md, err = dense if dense is not None else op.to_dense()
+        t, tries = rigorous_lambda_max_upper(Md, c, theta, err=err, resolution=resolution or 0.0)
+        details.update(cholesky_tries=tries, materialisation_error=err)
+        return DualBound(bound_value(c, t, mask), "rigorous", t, 0.0, theta, op.n_matvec - before, details)
+    # probabilistic
+    norm_m = op.norm_bound()
+    if norm_m is None:
+        raise BoundError(
+            "the probabilistic bound needs a proved bound on ||M||_2, and this operator provides none; give the "
+            "operator a `norm_bound()` method, or use bound='rigorous'."
+        )
+    sigma = float(_up(_up(norm_m) + float(np.max(np.abs(c), initial=0.0)) * (1 + 4 * _U)))
+    n_active = max(1, int(np.sum(mask | (c + theta > 0))))
+    slack = target_slack if target_slack is not None else 1e-6 * max(1.0, abs(bound_value_estimate(c, theta, mask)))
+    eps_wanted = max(min(slack / n_active / max(sigma, 1e-300), 0.5), 1e-14)
+    steps = min(kw_steps(n, eps_wanted, delta), max_steps, n)
+    t, theta_k, _ = probabilistic_lambda_max_upper(B, n, sigma, delta=delta, steps=steps, rng=rng)
+    t = max(t, theta)  # both are ≥ the Ritz value; keep the (probabilistically) valid one
+    details.update(lanczos_steps=steps, psd_shift=sigma)
+    return DualBound(bound_value(c, t, mask), "probabilistic", t, delta, theta, op.n_matvec - before, details)
+
+
+def dual_bound(M, c, *, equal=None, kind: str = "rigorous", delta: float = 1e-9, rng=None) -> DualBound:
+    """Upper bound on max <M,P> s.t. P ⪰ 0, P_ii ≤ 1 (i ∉ E), P_ii = 1 (i ∈ E) from the dual point ``c``.
+
+    Parameters
+    ----------
+    M : array, sparse matrix, LinearOperator, torch tensor or object with ``shape`` and ``matmat``
+        The symmetric objective.
+    c : array (n,)
+        Any dual point: every c gives a bound.
+    equal : None, "all", "none", indices or boolean mask
+        The set E of rows with P_ii = 1.
+    kind : {"rigorous", "probabilistic", "estimate"}
+        How t ≥ λ_max(M − diag c) is obtained (module docstring). "estimate" is not a bound.
+    delta : float
+        Failure probability of the probabilistic kind.
+    rng : None, int or Generator
+
+    Returns
+    -------
+    DualBound
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sdpsolve import dual_bound
+    >>> v = np.array([1.0, -2.0, 0.5])
+    >>> b = dual_bound(np.outer(v, v), np.abs(v) * np.abs(v).sum())   # optimal c for a rank-one M
+    >>> b.kind, round(b.value, 9)   # the optimum is ||v||_1² = 12.25
+    ('rigorous', 12.25)
+    """
+    op = as_operator(M)
+    c = check_vector("c", c, op.n)
+    check_choice("kind", kind, BOUND_KINDS)
+    delta = check_probability("delta", delta)
+    mask = equal_mask(equal, op.n)
+    return compute_bound(op, c, mask, kind, delta=delta, rng=as_rng(rng))

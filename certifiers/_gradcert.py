@@ -502,9 +502,12 @@ class PairSDPTable:
     Examples
     --------
     >>> import numpy as np
-    >>> t = PairSDPTable.empty(3, rtol=1e-4, bound="rigorous", fingerprint="0" * 32)
-    >>> t.n_classes, t.S.shape
-    (3, (3, 3))
+    >>> from certifiers._network import ReLUNetwork
+    >>> rng = np.random.default_rng(2)
+    >>> net = ReLUNetwork([rng.standard_normal((5, 3)), rng.standard_normal((3, 5))], [np.zeros(5), np.zeros(3)])
+    >>> table = pair_sdp_values(net, cache=False)
+    >>> table.n_classes, table.pairs(), bool(np.all(table.lower <= table.S))
+    (3, [(0, 1), (0, 2), (1, 2)], True)
     """
 
     S: np.ndarray
@@ -521,25 +524,6 @@ class PairSDPTable:
     from_cache: bool = False
 
     _ARRAYS = ("S", "lower", "gap", "time", "n_matvec", "converged")
-
-    @classmethod
-    def empty(cls, n_classes: int, *, rtol: float, bound: str, fingerprint: str) -> PairSDPTable:
-        """A table of zeros (filled in by :func:`pair_sdp_values`)."""
-        K = int(n_classes)
-        z = np.zeros((K, K))
-        return cls(
-            z,
-            z.copy(),
-            z.copy(),
-            z.copy(),
-            np.zeros((K, K), dtype=np.int64),
-            np.ones((K, K), dtype=bool),
-            bound,
-            0.0,
-            rtol,
-            bound,
-            fingerprint,
-        )
 
     @property
     def n_classes(self) -> int:
@@ -654,7 +638,7 @@ def _pair_seeds(rng, pairs) -> list:
     if isinstance(rng, np.random.Generator):
         return [int(s) for s in rng.integers(0, 2**63 - 1, size=len(pairs))]
     if rng is None or (isinstance(rng, Integral) and not isinstance(rng, bool)):
-        base = 0 if rng is None else int(rng)
+        base = np.random.SeedSequence().entropy if rng is None else int(rng)
         if base < 0:
             raise ValueError(f"`rng` as an int seed must be >= 0, got {rng!r}.")
         return [np.random.SeedSequence([base, i, j]).generate_state(1, np.uint64)[0].item() for i, j in pairs]
@@ -704,7 +688,8 @@ def pair_sdp_values(
         Show a tqdm progress bar over the pairs.
     rng : None, int or numpy.random.Generator
         Seeds of the solver's random starts; an int seed gives each pair its own stream (SeedSequence of
-        (rng, i, j)), so values do not depend on the order of the solves.
+        (rng, i, j)), so values do not depend on the order of the solves; None draws fresh entropy. The seed
+        is not part of the cache key (every seed gives valid bounds).
     engine : {"numba", "numpy", "torch"}
         Product engine of the operators.
 
@@ -720,7 +705,7 @@ def pair_sdp_values(
     Examples
     --------
     >>> import numpy as np
-    >>> from certifiers import ReLUNetwork
+    >>> from certifiers._network import ReLUNetwork
     >>> rng = np.random.default_rng(0)
     >>> Ws = [rng.standard_normal((4, 3)), rng.standard_normal((3, 4))]
     >>> net = ReLUNetwork(Ws, [np.zeros(4), np.zeros(3)])
@@ -836,7 +821,8 @@ class GradCert(Certifier):
     Examples
     --------
     >>> import numpy as np
-    >>> from certifiers import ReLUNetwork, get_certifier
+    >>> from certifiers._base import get_certifier
+    >>> from certifiers._network import ReLUNetwork
     >>> rng = np.random.default_rng(1)
     >>> Ws = [rng.standard_normal((4, 3)), rng.standard_normal((3, 4))]
     >>> net = ReLUNetwork(Ws, [np.zeros(4), np.zeros(3)])

@@ -12,6 +12,16 @@ dual_bound(M, c, *, equal=None, kind="rigorous", delta=1e-9, rng=None) -> DualBo
 METHODS, OPTION_KEYS
     The methods by name (tests parametrise over them) and the accepted ``options`` keys.
 
+Lagrangian (parametric) mode
+----------------------------
+solve_lagrangian(problem, *, rtol=1e-3, stop_below=None, stop_above=None, ...) -> LagrangianResult
+    max <M0, P> + c0 with extra rows <A_k, P> + β_k ≥ 0 / = 0, bounded by minimising over (c, θ) with an
+    augmented-Lagrangian low-rank primal; every iterate's bound is valid; early decision against a threshold.
+LagrangianProblem
+    The protocol a problem implements (the solver sees rows only through values on V Vᵀ and M(θ) products).
+DenseLagrangianProblem(M0, A, beta, *, equality=None, equal=None, c0=0.0)
+    The protocol from explicit matrices. LAGRANGIAN_OPTIONS lists the options keys.
+
 Results
 -------
 SDPResult, DualBound, Status
@@ -48,6 +58,8 @@ from __future__ import annotations
 from ._bounds import dual_bound
 from ._eigen import EigenResult, lanczos, lobpcg_top
 from ._errors import BoundError, MissingDependencyError, NotConvergedWarning, OperatorError, SDPSolveError
+from ._lagrangian import LAGRANGIAN_OPTIONS, LagrangianResult, solve_lagrangian
+from ._lagrangian_problem import DenseLagrangianProblem, LagrangianProblem
 from ._operator import Operator, as_operator, check_matches_dense, check_symmetric
 from ._result import DualBound, SDPResult, Status
 from ._solve import METHODS, OPTION_KEYS, solve
@@ -59,6 +71,11 @@ __all__ = [
     "dual_bound",
     "METHODS",
     "OPTION_KEYS",
+    "solve_lagrangian",
+    "LagrangianProblem",
+    "DenseLagrangianProblem",
+    "LagrangianResult",
+    "LAGRANGIAN_OPTIONS",
     "SDPResult",
     "DualBound",
     "Status",

@@ -126,83 +126,93 @@ class MixingAscent(_Ascent):
         return V
 
 
-class LBFGSAscent(_Ascent):
-    """L-BFGS (two-loop recursion, Armijo backtracking) on f(W) = −tr(Vᵀ M V), v_i = w_i[:r] / ||w_i||.
+def row_parametrisation(V: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """W = [V, slack] with slack = sqrt(1 − ||v_i||²) (≥ 1e-2) on ball rows and 0 on sphere rows (E)."""
+    slack = np.sqrt(np.maximum(1.0 - np.sum(V * V, axis=1), 0.0))
+    slack = np.where(mask, 0.0, np.maximum(slack, 1e-2))
+    return np.hstack([V, slack[:, None]])
 
-    Rows in E have no slack coordinate (so they stay on the sphere); the others carry one slack coordinate,
-    which lets them move inside the ball. One product M·V per function evaluation.
+
+def factor_from_rows(W: np.ndarray) -> np.ndarray:
+    """v_i = w_i[:r] / ||w_i||: sphere rows for a zero slack, ball rows otherwise."""
+    norms = np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-300)
+    return np.ascontiguousarray(W[:, :-1] / norms)
+
+
+def lbfgs_maximise_rows(value_grad, V: np.ndarray, mask: np.ndarray, iters: int, memory: int = 12) -> np.ndarray:
+    """Maximise f(V) over rows on the unit sphere (i ∈ E) / in the unit ball (i ∉ E) by L-BFGS.
+
+    ``value_grad(V) -> (f, ∂f/∂V)``. The rows are parametrised as v_i = w_i[:r] / ||w_i|| with one slack
+    coordinate for ball rows; L-BFGS (two-loop recursion, Armijo backtracking) runs on W. Returns the new V.
     """
+    n, r = V.shape
+    W = row_parametrisation(V, mask)
 
-    name = "lowrank"
-    memory = 12
-
-    def _to_V(self, W, r):
+    def fun(W):
         norms = np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-300)
-        return W[:, :r] / norms, norms
-
-    def _fun(self, W, r):
-        Vx, norms = self._to_V(W, r)
-        G = self.problem.op.matmat(Vx)
-        f = -float(np.sum(G * Vx))
+        f, gV = value_grad(W[:, :r] / norms)
         gfull = np.zeros_like(W)
-        gfull[:, :r] = -2.0 * G
+        gfull[:, :r] = -gV
         U = W / norms
         gW = (gfull - U * np.sum(gfull * U, axis=1, keepdims=True)) / norms
-        gW[self.problem.mask, r] = 0.0
-        return f, gW
+        gW[mask, r] = 0.0
+        return -f, gW
+
+    f, g = fun(W)
+    S, Y = [], []
+    for _ in range(iters):
+        q = g.copy()
+        alphas = []
+        for s_, y_ in reversed(list(zip(S, Y))):
+            rho = 1.0 / np.sum(y_ * s_)
+            a = rho * np.sum(s_ * q)
+            alphas.append((rho, a))
+            q -= a * y_
+        gamma = np.sum(S[-1] * Y[-1]) / np.sum(Y[-1] * Y[-1]) if S else 1.0 / max(np.linalg.norm(g), 1e-300)
+        d = gamma * q
+        for (s_, y_), (rho, a) in zip(zip(S, Y), reversed(alphas)):
+            d += (a - rho * np.sum(y_ * d)) * s_
+        d = -d
+        slope = float(np.sum(g * d))
+        if slope >= 0:  # not a descent direction: reset the memory
+            S, Y = [], []
+            d = -g / max(np.linalg.norm(g), 1e-300)
+            slope = float(np.sum(g * d))
+        if slope == 0.0:
+            break
+        step = 1.0
+        for _ls in range(30):
+            Wn = W + step * d
+            fn, gn = fun(Wn)
+            if fn <= f + 1e-4 * step * slope:
+                break
+            step *= 0.5
+        else:
+            break
+        s_, y_ = Wn - W, gn - g
+        if np.sum(s_ * y_) > 1e-12 * np.sum(s_ * s_):
+            S.append(s_)
+            Y.append(y_)
+            if len(S) > memory:
+                S.pop(0)
+                Y.pop(0)
+        W, f, g = Wn, fn, gn
+    return factor_from_rows(W)
+
+
+class LBFGSAscent(_Ascent):
+    """Matrix-free ascent: :func:`lbfgs_maximise_rows` on f(V) = tr(Vᵀ M V) (one product M·V per step)."""
+
+    name = "lowrank"
 
     def run(self, V, k):
-        n, r = V.shape
-        mask = self.problem.mask
-        slack = np.sqrt(np.maximum(1.0 - np.sum(V * V, axis=1), 0.0))
-        slack = np.where(mask, 0.0, np.maximum(slack, 1e-2))
-        W = np.hstack([V, slack[:, None]])
-        f, g = self._fun(W, r)
-        S, Y = [], []
-        for _ in range(k):
-            # two-loop recursion
-            q = g.copy()
-            alphas = []
-            for s_, y_ in reversed(list(zip(S, Y))):
-                rho = 1.0 / np.sum(y_ * s_)
-                a = rho * np.sum(s_ * q)
-                alphas.append((rho, a))
-                q -= a * y_
-            if S:
-                gamma = np.sum(S[-1] * Y[-1]) / np.sum(Y[-1] * Y[-1])
-            else:
-                gamma = 1.0 / max(np.linalg.norm(g), 1e-300)
-            d = gamma * q
-            for (s_, y_), (rho, a) in zip(zip(S, Y), reversed(alphas)):
-                b = rho * np.sum(y_ * d)
-                d += (a - b) * s_
-            d = -d
-            slope = float(np.sum(g * d))
-            if slope >= 0:  # not a descent direction: reset the memory
-                S, Y = [], []
-                d = -g / max(np.linalg.norm(g), 1e-300)
-                slope = float(np.sum(g * d))
-            step = 1.0
-            for _ls in range(30):
-                Wn = W + step * d
-                fn, gn = self._fun(Wn, r)
-                if fn <= f + 1e-4 * step * slope:
-                    break
-                step *= 0.5
-            else:
-                break
-            s_, y_ = Wn - W, gn - g
-            if np.sum(s_ * y_) > 1e-12 * np.sum(s_ * s_):
-                S.append(s_)
-                Y.append(y_)
-                if len(S) > self.memory:
-                    S.pop(0)
-                    Y.pop(0)
-            W, f, g = Wn, fn, gn
-            if f - fn == 0 and step < 1e-12:
-                break
-        Vn, _ = self._to_V(W, r)
-        return np.ascontiguousarray(Vn)
+        op = self.problem.op
+
+        def value_grad(Vx):
+            G = op.matmat(Vx)
+            return float(np.sum(G * Vx)), 2.0 * G
+
+        return lbfgs_maximise_rows(value_grad, V, self.problem.mask, k)
 
 
 def run_lowrank(problem: Problem, settings: Settings, ascent_cls) -> MethodOutput:

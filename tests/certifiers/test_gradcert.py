@@ -65,14 +65,6 @@ def vertex_max(W: np.ndarray, v: np.ndarray) -> float:
     return float(np.abs(S @ A.T).sum(axis=1).max())
 
 
-def solve_available() -> bool:
-    import sdpsolve
-
-    return callable(getattr(sdpsolve, "solve", None))
-
-
-needs_solve = pytest.mark.skipif(not solve_available(), reason="sdpsolve.solve is not available yet")
-
 SHAPES = [(1, 1), (1, 4), (5, 1), (7, 5), (12, 9), (30, 17)]
 
 
@@ -255,7 +247,6 @@ def test_sdp_relaxation_is_sound_against_brute_force(seed, m, d, scale):
     assert np.einsum("ij,jk,ik->i", Y, M, Y).max() == pytest.approx(4 * exact, rel=1e-10, abs=1e-12)
 
 
-@needs_solve
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 8), d=st.integers(1, 4))
 def test_sdpsolve_upper_bound_is_sound_and_tight(seed, m, d):
@@ -338,7 +329,6 @@ def test_margin_rounding_bound_holds_in_exact_arithmetic():
 # -- the pair table ----------------------------------------------------------------------------------------
 
 
-@needs_solve
 def test_pair_table_symmetric_matches_cvxpy_and_caches(tmp_path):
     net = random_net(1, d=4, m=7, K=4)
     table = pair_sdp_values(net, rtol=1e-6, cache_dir=tmp_path)
@@ -372,7 +362,6 @@ def test_pair_table_symmetric_matches_cvxpy_and_caches(tmp_path):
     assert not other.from_cache and len(list(tmp_path.glob("*.npz"))) == 2
 
 
-@needs_solve
 def test_cache_location_env_var_and_no_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SDPSOLVE_CACHE_DIR", str(tmp_path / "root"))
     assert default_cache_dir() == tmp_path / "root" / "gradcert"
@@ -385,7 +374,6 @@ def test_cache_location_env_var_and_no_cache(tmp_path, monkeypatch):
     np.testing.assert_array_equal(fresh.S, first.S)  # same seeds per pair: reproducible
 
 
-@needs_solve
 def test_corrupt_cache_entry_is_recomputed(tmp_path):
     net = random_net(4, d=3, m=4, K=3)
     table = pair_sdp_values(net, rtol=1e-3, cache_dir=tmp_path)
@@ -451,7 +439,6 @@ def test_plugin_rejects_bad_inputs(tmp_path):
         get_certifier("grad-cert", bound="estimate")
 
 
-@needs_solve
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_end_to_end_bounds_dominate_strong_attacks(seed, tmp_path):
     """Oracle: every reported bound ≥ the best margin of a strong targeted attack and of all box corners."""

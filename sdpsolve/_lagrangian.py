@@ -1,0 +1,333 @@
+"""The Lagrangian (parametric) mode: bound max <M0,P> + c0 with extra linear rows by minimising over (c, θ).
+
+Method: an augmented-Lagrangian low-rank primal (a proximal-point method on θ, stable for any penalty, unlike
+plain projected dual ascent whose step must match every row's scale). Rows are divided by
+``problem.row_scale``. For scaled multipliers μ and penalty ρ, the inner problem
+
+    maximise  <M0, VVᵀ> + c0 + Σ_k ψ(ĝ_k(V), μ_k, ρ)     over rows of V in the unit ball (sphere for E)
+
+with ψ(g, μ, ρ) = μ g − ρ g²/2 (equality rows; inequality rows: the same while μ − ρ g > 0, else μ²/(2ρ))
+is solved approximately by L-BFGS; its gradient is 2 M(θ(V)) V with θ_k(V) = ψ'(ĝ_k)/s_k. Then μ ← ψ'(ĝ(V))
+(projected), ρ grows when the violation does not shrink, and a dual point c_i = <(M(θ)V)_i, v_i> (clipped at
+0 outside E) gives the bound U(c, t; M(θ)) + const(θ) of :mod:`sdpsolve._lagrangian_problem`, valid for
+every iterate. The reported bound is certified (rigorous / probabilistic) as in :func:`sdpsolve.solve`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._bounds import BOUND_KINDS, RIGOROUS_MAX_N, ShiftedOperator, bound_value_estimate, compute_bound
+from ._eigen import lanczos
+from ._errors import NotConvergedWarning
+from ._lagrangian_problem import LagrangianProblem, project_multipliers
+from ._lowrank import lbfgs_maximise_rows
+from ._operator import as_operator
+from ._result import Status
+from ._validation import as_rng, check_choice, check_nonneg_float, check_positive_int, check_probability
+
+_U = 2.0**-53
+
+
+@dataclass(frozen=True)
+class LagrangianResult:
+    """Outcome of :func:`solve_lagrangian`.
+
+    ``upper`` is a bound of kind ``bound_kind`` on the optimum whatever the status. ``lower`` is the
+    objective of the low-rank primal point ``factor``, which satisfies the extra rows only up to
+    ``violation`` (max scaled violation), so it is an estimate of a lower bound, not a certificate.
+    ``decision`` is "below" when the certified upper bound is < ``stop_below``, "above" when a primal
+    point with violation ≤ ``viol_tol`` has objective > ``stop_above``, else None.
+    """
+
+    lower: float
+    upper: float
+    gap: float
+    violation: float
+    dual: np.ndarray
+    theta: np.ndarray
+    factor: np.ndarray
+    status: Status
+    message: str
+    bound_kind: str
+    failure_probability: float
+    decision: str | None
+    n_matvec: int
+    n_iter: int
+    time: float
+    history: list | None = None
+
+    def __str__(self) -> str:
+        return (
+            f"LagrangianResult {self.status.value}: lower {self.lower:.8g} (violation {self.violation:.1e}), "
+            f"upper {self.upper:.8g} ({self.bound_kind}), gap {self.gap:.2e}, {self.n_iter} iterations, "
+            f"{self.n_matvec} products, {self.time:.3f} s\n  {self.message}"
+        )
+
+
+LAGRANGIAN_OPTIONS = {
+    "rank": "rank of the primal factor (default 8)",
+    "inner_iters": "L-BFGS steps per augmented-Lagrangian round (default 40)",
+    "rho": "initial penalty (default: the scale of the objective)",
+    "rho_growth": "factor applied to the penalty when the violation does not shrink enough (default 4)",
+    "viol_tol": "largest scaled violation for a primal point to count as feasible (default 1e-4)",
+    "delta": "failure probability of the probabilistic bound (default 1e-9)",
+    "certify_every": "rounds between two certified bounds (default 5; the estimate is used in between)",
+}
+
+
+class _Counted:
+    """Counts the products of the operators M(θ) built during a run."""
+
+    def __init__(self):
+        self.n = 0
+
+    def wrap(self, obj):
+        op = as_operator(obj, check=False)
+        return op
+
+    def add(self, op):
+        self.n += op.n_matvec
+        op.n_matvec = 0
+
+
+def _constant_upper(beta: np.ndarray, c0: float, theta: np.ndarray) -> float:
+    """c0 + Σ θ_k β_k rounded upwards (fsum is correctly rounded; each product is within u of exact)."""
+    terms = theta * beta
+    s = math.fsum(terms) + 0.0
+    err = (len(terms) + 2) * _U * (float(np.sum(np.abs(terms))) + abs(c0)) + 2 * _U * abs(s)
+    return float(np.nextafter(np.nextafter(s + c0, np.inf) + err, np.inf))
+
+
+def solve_lagrangian(
+    problem: LagrangianProblem,
+    *,
+    rtol: float = 1e-3,
+    atol: float = 0.0,
+    max_iter: int | None = None,
+    time_limit: float | None = None,
+    bound: str = "rigorous",
+    stop_below: float | None = None,
+    stop_above: float | None = None,
+    theta0: np.ndarray | None = None,
+    rng=None,
+    callback=None,
+    options: dict | None = None,
+) -> LagrangianResult:
+    """Bound max <M0, P> + c0 s.t. P ⪰ 0, diag(P) ≤ 1 (= 1 on E), extra rows g_k(P) ≥ 0 / = 0.
+
+    Parameters
+    ----------
+    problem : LagrangianProblem
+        See :mod:`sdpsolve._lagrangian_problem`.
+    rtol, atol : float
+        Stop when ``upper − lower ≤ max(atol, rtol · max(1, |upper|))`` with the primal violation ≤ viol_tol.
+    max_iter : int, optional
+        Augmented-Lagrangian rounds at most (default 200).
+    time_limit : float, optional
+        Seconds; the final certified bound is computed after it.
+    bound : {"rigorous", "probabilistic", "estimate"}
+    stop_below, stop_above : float, optional
+        Early decision: stop once a certified upper bound is < ``stop_below`` or a (nearly) feasible primal
+        value is > ``stop_above`` (e.g. both 0 for a robustness certificate).
+    theta0 : array (m,), optional
+        Starting multipliers (unscaled); default zeros.
+    rng, callback, options
+        As in :func:`sdpsolve.solve`; options keys in ``sdpsolve.LAGRANGIAN_OPTIONS``. The callback gets a
+        dict with iteration, lower, upper (certified or estimate, labelled), violation, time.
+
+    Returns
+    -------
+    LagrangianResult
+    """
+    start = time.perf_counter()
+    if not isinstance(problem, LagrangianProblem):
+        raise TypeError(
+            "`problem` must implement the LagrangianProblem protocol (n, m, equality, equal, row_scale, "
+            f"constraint_values, objective_value, constant, operator); got {type(problem).__name__}."
+        )
+    n, m = int(problem.n), int(problem.m)
+    equality = np.asarray(problem.equality, dtype=bool)
+    if equality.shape != (m,):
+        raise ValueError(f"`problem.equality` must have shape ({m},), got {equality.shape}.")
+    scale = np.asarray(problem.row_scale, dtype=np.float64)
+    if scale.shape != (m,) or not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+        raise ValueError("`problem.row_scale` must be a finite positive array of shape (m,).")
+    mask = np.zeros(n, dtype=bool)
+    mask[np.asarray(problem.equal, dtype=np.int64)] = True
+    rtol = check_nonneg_float("rtol", rtol)
+    atol = check_nonneg_float("atol", atol)
+    max_iter = check_positive_int("max_iter", max_iter, allow_none=True) or 200
+    time_limit = check_nonneg_float("time_limit", time_limit, allow_none=True, positive=True)
+    check_choice("bound", bound, BOUND_KINDS)
+    opts = dict(options or {})
+    unknown = sorted(set(opts) - set(LAGRANGIAN_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown `options` keys {unknown}; known keys: {sorted(LAGRANGIAN_OPTIONS)}.")
+    delta = check_probability("options['delta']", opts.get("delta", 1e-9))
+    gen = as_rng(rng)
+    r = int(opts.get("rank", min(n, 8)))
+    inner_iters = int(opts.get("inner_iters", 40))
+    viol_tol = float(opts.get("viol_tol", 1e-4))
+    growth = float(opts.get("rho_growth", 4.0))
+    certify_every = int(opts.get("certify_every", 5))
+    kind = bound
+    if kind == "rigorous" and n > RIGOROUS_MAX_N:
+        warnings.warn(f"n = {n} exceeds {RIGOROUS_MAX_N}: reporting a probabilistic bound.", stacklevel=2)
+        kind = "probabilistic"
+
+    # β and c0 exactly: the rows and the objective evaluated at P = 0
+    zero = np.zeros((n, 1))
+    beta = np.asarray(problem.constraint_values(zero), dtype=np.float64)
+    c0 = float(problem.objective_value(zero))
+
+    counter = _Counted()
+    theta = np.zeros(m) if theta0 is None else project_multipliers(np.asarray(theta0, float), equality)
+    mu = theta * scale
+    V = gen.standard_normal((n, r))
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+
+    # the penalty starts at the scale of the objective
+    op0 = as_operator(problem.operator(np.zeros(m)), check=False)
+    G0 = op0.matmat(V)
+    counter.add(op0)
+    rho = float(opts.get("rho", max(1.0, float(np.linalg.norm(G0)) / math.sqrt(n))))
+
+    def ghat(Vx):
+        return (np.asarray(problem.constraint_values(Vx)) - 0.0) / scale
+
+    def w_of(g, mu_, rho_):
+        w = mu_ - rho_ * g
+        return np.where(equality, w, np.maximum(w, 0.0))
+
+    def value_grad_factory(mu_, rho_):
+        def value_grad(Vx):
+            g = ghat(Vx)
+            w = w_of(g, mu_, rho_)
+            op = as_operator(problem.operator(w / scale), check=False)
+            G = op.matmat(Vx)
+            counter.add(op)
+            # <M(θ(V)), VVᵀ> = <M0, VVᵀ> + Σ w_k (ĝ_k − β̂_k); the augmented value needs <M0, VVᵀ> + c0
+            obj = float(problem.objective_value(Vx))
+            psi = np.where(
+                equality | (mu_ - rho_ * g > 0), mu_ * g - 0.5 * rho_ * g * g, mu_ * mu_ / (2 * rho_)
+            )
+            return obj + float(np.sum(psi)), 2.0 * G
+
+        return value_grad
+
+    best = None  # (upper, kind, fp, c, theta)
+    best_est = np.inf
+    history: list = []
+    prev_viol = np.inf
+    u = None
+    status, message, decision = None, "", None
+    lower, viol = -np.inf, np.inf
+    it = 0
+    while status is None:
+        it += 1
+        V = lbfgs_maximise_rows(value_grad_factory(mu, rho), V, mask, inner_iters)
+        g = ghat(V)
+        mu = w_of(g, mu, rho)
+        theta = mu / scale
+        viol_vec = np.where(equality, np.abs(g), np.maximum(-g, 0.0))
+        viol = float(np.max(viol_vec, initial=0.0))
+        lower = float(problem.objective_value(V))
+        # dual point from the primal for M(θ)
+        opt = as_operator(problem.operator(theta), check=False)
+        G = opt.matmat(V)
+        raw = np.einsum("ij,ij->i", G, V)
+        c = np.where(mask, raw, np.maximum(raw, 0.0))
+        seed = V if u is None else np.hstack([V, u])
+        est = lanczos(ShiftedOperator(opt, c), n, k=1, block_size=min(n, seed.shape[1] + 1), v0=seed, tol=1e-8,
+                      maxiter=100, rng=gen, value_tol=1e-6 * max(1.0, abs(lower)) / n)
+        counter.add(opt)
+        u = est.vectors
+        const = _constant_upper(beta, c0, theta)
+        upper_est = bound_value_estimate(c, float(est.values[0]), mask) + const
+        best_est = min(best_est, upper_est)
+        certified_now = False
+        want = it % certify_every == 0 or (stop_below is not None and upper_est < stop_below)
+        if want and kind != "estimate":
+            db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed,
+                               target_slack=0.25 * max(atol, rtol * max(1.0, abs(lower))))
+            counter.add(opt)
+            value = float(np.nextafter(db.value + const, np.inf))
+            certified_now = True
+            if best is None or value < best[0]:
+                best = (value, db.kind, db.failure_probability, c, theta.copy())
+        elif kind == "estimate" and (best is None or upper_est < best[0]):
+            best = (upper_est, "estimate", float("nan"), c, theta.copy())
+        cur_upper = best[0] if best is not None else np.inf
+        history.append({"iteration": it, "lower": lower, "violation": viol, "upper_estimate": upper_est,
+                        "upper_certified": cur_upper if best is not None and kind != "estimate" else None,
+                        "rho": rho, "time": time.perf_counter() - start})
+        if callback is not None and callback(dict(history[-1])):
+            status, message = Status.CALLBACK, f"stopped by the callback after {it} rounds"
+            break
+        if stop_below is not None and certified_now and cur_upper < stop_below:
+            status, decision = Status.CONVERGED, "below"
+            message = f"decided: certified upper bound {cur_upper:.6g} < {stop_below:g} after {it} rounds"
+            break
+        if stop_above is not None and viol <= viol_tol and lower > stop_above:
+            status, decision = Status.CONVERGED, "above"
+            message = (f"decided: primal value {lower:.6g} > {stop_above:g} with violation {viol:.1e} after "
+                       f"{it} rounds (the relaxation cannot certify)")
+            break
+        tol = max(atol, rtol * max(1.0, abs(best_est)))
+        if viol <= viol_tol and best_est - lower <= 0.5 * tol:
+            if not certified_now and kind != "estimate":
+                continue_flag = True
+            else:
+                continue_flag = False
+            if not continue_flag and cur_upper - lower <= tol:
+                status = Status.CONVERGED
+                message = f"gap {(cur_upper - lower) / max(1.0, abs(cur_upper)):.2e} within tolerance after {it} rounds"
+                break
+            if continue_flag:
+                db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=0.25 * tol)
+                counter.add(opt)
+                value = float(np.nextafter(db.value + const, np.inf))
+                if best is None or value < best[0]:
+                    best = (value, db.kind, db.failure_probability, c, theta.copy())
+                if best[0] - lower <= tol:
+                    status = Status.CONVERGED
+                    message = f"gap {(best[0] - lower) / max(1.0, abs(best[0])):.2e} within tolerance after {it} rounds"
+                    break
+        if it >= max_iter:
+            status, message = Status.MAX_ITER, f"max_iter={max_iter} rounds reached"
+            break
+        if time_limit is not None and time.perf_counter() - start >= time_limit:
+            status, message = Status.TIME_LIMIT, f"time limit {time_limit:g} s reached after {it} rounds"
+            break
+        if viol > 0.25 * prev_viol:
+            rho = min(rho * growth, 1e12)
+        prev_viol = min(prev_viol, viol)
+
+    if best is None or (kind != "estimate" and status is not Status.CONVERGED and decision is None):
+        # make sure the reported bound is certified at the final iterate too
+        opt = as_operator(problem.operator(theta), check=False)
+        G = opt.matmat(V)
+        raw = np.einsum("ij,ij->i", G, V)
+        c = np.where(mask, raw, np.maximum(raw, 0.0))
+        db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=V)
+        counter.add(opt)
+        value = float(np.nextafter(db.value + _constant_upper(beta, c0, theta), np.inf))
+        if best is None or value < best[0]:
+            best = (value, db.kind, db.failure_probability, c, theta.copy())
+    upper, bkind, fp, c_best, theta_best = best
+    gap = (upper - lower) / max(1.0, abs(upper))
+    elapsed = time.perf_counter() - start
+    message = f"{message}; {bkind} bound, {elapsed:.3g} s"
+    if status in (Status.MAX_ITER, Status.TIME_LIMIT):
+        warnings.warn(f"sdpsolve.solve_lagrangian did not converge: {message}", NotConvergedWarning, stacklevel=2)
+    return LagrangianResult(
+        lower=lower, upper=upper, gap=gap, violation=viol, dual=c_best, theta=theta_best, factor=V, status=status,
+        message=message, bound_kind=bkind, failure_probability=fp, decision=decision, n_matvec=counter.n,
+        n_iter=it, time=elapsed, history=history,
+    )

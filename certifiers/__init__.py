@@ -1,7 +1,75 @@
-"""certifiers."""
+"""certifiers — turn a ReLU network, inputs and ε into robustness bounds (l∞), one plugin per relaxation.
+
+The plugins know nothing about how SDPs are solved: they build operators / Lagrangian problems and hand them
+to :mod:`sdpsolve`.
+
+Networks
+--------
+ReLUNetwork(weights, biases)
+    Feed-forward ReLU net (W_i of shape (out, in)), evaluated in float64.
+load_network(path_or_module), from_npz(path), from_torch(module), from_onnx(path)
+
+Plugins (registry keyed by name)
+--------------------------------
+available() -> list[str]; get_certifier(name, **options) -> Certifier; register (class decorator)
+Certifier
+    Base class: ``bound_margins(network, X, y, eps) -> (B, kind)``, ``certify(...) -> list[ExampleResult]``.
+ExampleResult
+    Per-example bounds on f_j − f_label (``to_json()`` gives the JSON-lines contract).
+
+Registered plugins: ``grad-cert`` (ICLR 2018 SDP, one hidden layer), ``sdp-cert`` (NeurIPS 2018 SDP, any
+depth), ``spectral``, ``frobenius`` (norm bounds), ``ibp``, ``crown``, ``lp`` (bound propagation / LP dual),
+``pgd``, ``fgsm`` (attacks: lower bounds on the error).
+
+Building blocks
+---------------
+GradCertOperator, pair_sdp_values
+    The implicit M_ij of the two-layer certificate and the table of its 45 pair SDPs.
+SDPCertInstance
+    The multi-layer relaxation as a :class:`sdpsolve.LagrangianProblem`.
+pgd_attack, fgsm_attack, targeted_margin_attack
+interval_bounds, crown_bounds, lp_bounds, layer_bounds, margin_upper_bounds
+
+Examples
+--------
+>>> import numpy as np, certifiers
+>>> rng = np.random.default_rng(0)
+>>> net = certifiers.ReLUNetwork([rng.standard_normal((8, 4)), rng.standard_normal((3, 8))],
+...                              [np.zeros(8), np.zeros(3)])
+>>> x = rng.random((2, 4)); y = net.predict(x)
+>>> res = certifiers.get_certifier("crown").certify(net, x, y, eps=0.0)
+>>> [r.certified for r in res]       # ε = 0: only the clean prediction matters
+[True, True]
+"""
+
+from __future__ import annotations
+
 from . import (  # noqa: F401  (importing a plugin module registers its plugins)
     _attacks,  # "pgd", "fgsm"
     _bound_propagation,  # "ibp", "crown", "lp"
     _gradcert,  # "grad-cert"
     _norm_bounds,  # "spectral", "frobenius"
+    _sdpcert,  # "sdp-cert"
 )
+from ._attacks import fgsm_attack, pgd_attack, targeted_margin_attack
+from ._base import Certifier, ExampleResult, available, get_certifier, register
+from ._bound_propagation import crown_bounds, interval_bounds, layer_bounds, lp_bounds, margin_upper_bounds
+from ._gradcert import GradCertOperator, pair_sdp_values
+from ._network import ReLUNetwork, from_npz, from_torch, load_network
+from ._sdpcert_instance import SDPCertInstance
+
+
+def from_onnx(path):
+    """Load a feed-forward ReLU network from ONNX (needs the ``onnx`` extra)."""
+    from ._onnx import from_onnx as _from_onnx
+
+    return _from_onnx(path)
+
+
+__all__ = [
+    "ReLUNetwork", "load_network", "from_npz", "from_torch", "from_onnx",
+    "Certifier", "ExampleResult", "available", "get_certifier", "register",
+    "GradCertOperator", "pair_sdp_values", "SDPCertInstance",
+    "pgd_attack", "fgsm_attack", "targeted_margin_attack",
+    "interval_bounds", "crown_bounds", "lp_bounds", "layer_bounds", "margin_upper_bounds",
+]

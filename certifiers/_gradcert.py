@@ -35,6 +35,7 @@ import platform
 import tempfile
 import time
 import warnings
+import zipfile
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
@@ -126,9 +127,7 @@ def _check_weights(W, v) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_rtol(rtol) -> float:
     if isinstance(rtol, bool) or not isinstance(rtol, Real):
-        raise TypeError(
-            f"`rtol` must be a positive finite float, got {rtol!r} of type {type(rtol).__name__}."
-        )
+        raise TypeError(f"`rtol` must be a positive finite float, got {rtol!r} of type {type(rtol).__name__}.")
     rtol = float(rtol)
     if not (math.isfinite(rtol) and rtol > 0):
         raise ValueError(f"`rtol` must be a positive finite float, got {rtol!r}.")
@@ -212,13 +211,9 @@ class GradCertOperator:
         if not isinstance(engine, str) or engine not in ENGINES:
             raise ValueError(f"`engine` must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}.")
         if not isinstance(device, str):
-            raise TypeError(
-                f"`device` must be a string such as 'cpu' or 'cuda', got {type(device).__name__}."
-            )
+            raise TypeError(f"`device` must be a string such as 'cpu' or 'cuda', got {type(device).__name__}.")
         if engine != "torch" and device != "cpu":
-            raise ValueError(
-                f"`device` must be 'cpu' for engine={engine!r}; got {device!r} (use engine='torch')."
-            )
+            raise ValueError(f"`device` must be 'cpu' for engine={engine!r}; got {device!r} (use engine='torch').")
         self.W = W
         self.v = v
         self.m, self.d = W.shape
@@ -236,9 +231,7 @@ class GradCertOperator:
 
                 self._kernel = gradcert_matmat_kernel
             except ImportError as exc:  # pragma: no cover - numba is a hard dependency
-                logger.warning(
-                    "numba is unavailable (%s); GradCertOperator falls back to engine='numpy'.", exc
-                )
+                logger.warning("numba is unavailable (%s); GradCertOperator falls back to engine='numpy'.", exc)
                 engine = "numpy"
         self.engine = engine
         if engine == "torch":
@@ -256,10 +249,7 @@ class GradCertOperator:
             self._tg = torch.from_numpy(self.g.copy()).to(device=dev)[:, None]
 
     def __repr__(self) -> str:
-        return (
-            f"GradCertOperator(n={self.n}, d={self.d}, m={self.m}, engine={self.engine!r}, "
-            f"device={self.device!r})"
-        )
+        return f"GradCertOperator(n={self.n}, d={self.d}, m={self.m}, engine={self.engine!r}, device={self.device!r})"
 
     # -- products -------------------------------------------------------------------------------------------
     def matmat(self, X):
@@ -504,7 +494,8 @@ class PairSDPTable:
     >>> import numpy as np
     >>> from certifiers._network import ReLUNetwork
     >>> rng = np.random.default_rng(2)
-    >>> net = ReLUNetwork([rng.standard_normal((5, 3)), rng.standard_normal((3, 5))], [np.zeros(5), np.zeros(3)])
+    >>> Ws = [rng.standard_normal((5, 3)), rng.standard_normal((3, 5))]
+    >>> net = ReLUNetwork(Ws, [np.zeros(5), np.zeros(3)])
     >>> table = pair_sdp_values(net, cache=False)
     >>> table.n_classes, table.pairs(), bool(np.all(table.lower <= table.S))
     (3, [(0, 1), (0, 2), (1, 2)], True)
@@ -564,17 +555,13 @@ def _load_cached(path_npz: Path, path_json: Path, fingerprint: str, rtol: float,
             or meta.get("bound") != bound
         ):
             return None
-        with np.load(path_npz) as data:
+        with open(path_npz, "rb") as fh, np.load(fh) as data:
             arrays = {name: np.array(data[name]) for name in PairSDPTable._ARRAYS}
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-        warnings.warn(
-            f"ignoring unreadable Grad-cert cache entry {path_npz.name}: {exc}", RuntimeWarning, stacklevel=3
-        )
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        warnings.warn(f"ignoring unreadable Grad-cert cache entry {path_npz.name}: {exc}", RuntimeWarning, stacklevel=3)
         return None
     if any(a.shape != (K, K) for a in arrays.values()) or not np.all(np.isfinite(arrays["S"])):
-        warnings.warn(
-            f"ignoring malformed Grad-cert cache entry {path_npz.name}.", RuntimeWarning, stacklevel=3
-        )
+        warnings.warn(f"ignoring malformed Grad-cert cache entry {path_npz.name}.", RuntimeWarning, stacklevel=3)
         return None
     for a in arrays.values():
         a.setflags(write=False)
@@ -787,9 +774,7 @@ def pair_sdp_values(
     kind = max(kinds, key=_KIND_ORDER.__getitem__) if kinds else bound
     for a in (S, lower, gap, times, n_matvec, converged):
         a.setflags(write=False)
-    table = PairSDPTable(
-        S, lower, gap, times, n_matvec, converged, kind, min(fail, 1.0), rtol, bound, fingerprint
-    )
+    table = PairSDPTable(S, lower, gap, times, n_matvec, converged, kind, min(fail, 1.0), rtol, bound, fingerprint)
     if cache:
         _store_cached(table, path_npz, path_json)
     return table
@@ -834,9 +819,7 @@ class GradCert(Certifier):
     """
 
     name = "grad-cert"
-    description = (
-        "ICLR 2018 SDP certificate for one-hidden-layer networks: one SDP per class pair, then a lookup."
-    )
+    description = "ICLR 2018 SDP certificate for one-hidden-layer networks: one SDP per class pair, then a lookup."
 
     def __init__(
         self,
@@ -852,9 +835,7 @@ class GradCert(Certifier):
         bound = _check_bound(bound)
         if not isinstance(engine, str) or engine not in ENGINES:
             raise ValueError(f"`engine` must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}.")
-        super().__init__(
-            rtol=rtol, bound=bound, cache_dir=cache_dir, cache=bool(cache), rng=rng, engine=engine
-        )
+        super().__init__(rtol=rtol, bound=bound, cache_dir=cache_dir, cache=bool(cache), rng=rng, engine=engine)
         self._tables: dict[str, PairSDPTable] = {}
 
     def prepare(self, network: ReLUNetwork, *, progress: bool = False) -> None:

@@ -112,7 +112,9 @@ def rigorous_lambda_max_upper(
     ||M_exact − Mdense||_2. Returns (t, number of Cholesky factorisations).
     """
     n = Mdense.shape[0]
-    scale = max(float(np.max(np.abs(np.diag(Mdense) - c), initial=0.0)), abs(estimate), 1e-300)
+    # the tested diagonal t − M_jj + c_j is rounded at the scale of |M_jj| and |c_j|, not of their difference
+    scale = max(float(np.max(np.abs(np.diag(Mdense)), initial=0.0)), float(np.max(np.abs(c), initial=0.0)),
+                abs(estimate), 1e-300)
     # Rump's shift is about Σ (j+3) u (t − M_jj + c_j) ≈ n²/2 u · typical diagonal; start just above it
     typical = float(np.mean(np.abs(estimate - np.diag(Mdense) + c))) + 1e-300
     step = max(2.0 * (n + 3.0) ** 2 * _U * typical, 8.0 * _U * scale, 1e-300)

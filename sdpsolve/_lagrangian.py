@@ -74,10 +74,13 @@ LAGRANGIAN_OPTIONS = {
     "rank": "rank of the primal factor (default 8)",
     "inner_iters": "L-BFGS steps per augmented-Lagrangian round (default 40)",
     "rho": "initial penalty (default: the scale of the objective)",
-    "rho_growth": "factor applied to the penalty when the violation does not shrink enough (default 4)",
+    "rho_growth": "factor applied to the penalty when the violation does not shrink enough (default 2)",
+    "rho_max": "cap of the penalty, relative to its initial value (default 1e4)",
     "viol_tol": "largest scaled violation for a primal point to count as feasible (default 1e-4)",
     "delta": "failure probability of the probabilistic bound (default 1e-9)",
     "certify_every": "rounds between two certified bounds (default 5; the estimate is used in between)",
+    "inner_solve": "at certification points also bound h(θ) = SDP(M(θ)) + const(θ) with sdpsolve.solve (default True)",
+    "blas_threads": "BLAS threads during the solve (default 1)",
 }
 
 
@@ -145,6 +148,15 @@ def solve_lagrangian(
     -------
     LagrangianResult
     """
+    from ._solve import _blas_threads
+
+    with _blas_threads((options or {}).get("blas_threads", 1)):
+        return _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_below, stop_above, theta0,
+                                 rng, callback, options)
+
+
+def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_below, stop_above, theta0, rng,
+                      callback, options):
     start = time.perf_counter()
     if not isinstance(problem, LagrangianProblem):
         raise TypeError(
@@ -174,8 +186,9 @@ def solve_lagrangian(
     r = int(opts.get("rank", min(n, 8)))
     inner_iters = int(opts.get("inner_iters", 40))
     viol_tol = float(opts.get("viol_tol", 1e-4))
-    growth = float(opts.get("rho_growth", 4.0))
+    growth = float(opts.get("rho_growth", 2.0))
     certify_every = int(opts.get("certify_every", 5))
+    inner = bool(opts.get("inner_solve", True))
     kind = bound
     if kind == "rigorous" and n > RIGOROUS_MAX_N:
         warnings.warn(f"n = {n} exceeds {RIGOROUS_MAX_N}: reporting a probabilistic bound.", stacklevel=2)
@@ -197,6 +210,7 @@ def solve_lagrangian(
     G0 = op0.matmat(V)
     counter.add(op0)
     rho = float(opts.get("rho", max(1.0, float(np.linalg.norm(G0)) / math.sqrt(n))))
+    rho_cap = rho * float(opts.get("rho_max", 1e4))
 
     def ghat(Vx):
         return (np.asarray(problem.constraint_values(Vx)) - 0.0) / scale
@@ -222,6 +236,30 @@ def solve_lagrangian(
         return value_grad
 
     best = None  # (upper, kind, fp, c, theta)
+
+    def inner_bound(theta):
+        """Certify h(θ) = SDP(M(θ)) + const(θ): the best c for these multipliers, from sdpsolve.solve."""
+        nonlocal best
+        from ._solve import solve
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotConvergedWarning)
+            res = solve(problem.operator(theta), equal=np.flatnonzero(mask), rtol=max(rtol * 0.1, 1e-6),
+                        bound=kind, rng=gen, options={"blas_threads": None})
+        counter.n += res.n_matvec
+        value = float(np.nextafter(res.upper + _constant_upper(beta, c0, theta), np.inf))
+        if best is None or value < best[0]:
+            best = (value, res.bound_kind, res.failure_probability, res.dual, theta.copy())
+
+    def certify(opt, c, seed, theta, slack):
+        """A certified bound at (c, θ); keeps the best one."""
+        nonlocal best
+        db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=slack)
+        counter.add(opt)
+        value = float(np.nextafter(db.value + _constant_upper(beta, c0, theta), np.inf))
+        if best is None or value < best[0]:
+            best = (value, db.kind, db.failure_probability, c, theta.copy())
+
     best_est = np.inf
     history: list = []
     prev_viol = np.inf
@@ -254,13 +292,11 @@ def solve_lagrangian(
         certified_now = False
         want = it % certify_every == 0 or (stop_below is not None and upper_est < stop_below)
         if want and kind != "estimate":
-            db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed,
-                               target_slack=0.25 * max(atol, rtol * max(1.0, abs(lower))))
-            counter.add(opt)
-            value = float(np.nextafter(db.value + const, np.inf))
+            slack = 0.25 * max(atol, rtol * max(1.0, abs(lower)))
+            certify(opt, c, seed, theta, slack)
+            if inner and viol <= 1e-2:
+                inner_bound(theta)
             certified_now = True
-            if best is None or value < best[0]:
-                best = (value, db.kind, db.failure_probability, c, theta.copy())
         elif kind == "estimate" and (best is None or upper_est < best[0]):
             best = (upper_est, "estimate", float("nan"), c, theta.copy())
         cur_upper = best[0] if best is not None else np.inf
@@ -282,44 +318,26 @@ def solve_lagrangian(
         tol = max(atol, rtol * max(1.0, abs(best_est)))
         if viol <= viol_tol and best_est - lower <= 0.5 * tol:
             if not certified_now and kind != "estimate":
-                continue_flag = True
-            else:
-                continue_flag = False
-            if not continue_flag and cur_upper - lower <= tol:
+                certify(opt, c, seed, theta, 0.25 * tol)
+            if best[0] - lower <= tol:
                 status = Status.CONVERGED
-                message = f"gap {(cur_upper - lower) / max(1.0, abs(cur_upper)):.2e} within tolerance after {it} rounds"
+                message = f"gap {(best[0] - lower) / max(1.0, abs(best[0])):.2e} within tolerance after {it} rounds"
                 break
-            if continue_flag:
-                db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=0.25 * tol)
-                counter.add(opt)
-                value = float(np.nextafter(db.value + const, np.inf))
-                if best is None or value < best[0]:
-                    best = (value, db.kind, db.failure_probability, c, theta.copy())
-                if best[0] - lower <= tol:
-                    status = Status.CONVERGED
-                    message = f"gap {(best[0] - lower) / max(1.0, abs(best[0])):.2e} within tolerance after {it} rounds"
-                    break
         if it >= max_iter:
             status, message = Status.MAX_ITER, f"max_iter={max_iter} rounds reached"
             break
         if time_limit is not None and time.perf_counter() - start >= time_limit:
             status, message = Status.TIME_LIMIT, f"time limit {time_limit:g} s reached after {it} rounds"
             break
-        if viol > 0.25 * prev_viol:
-            rho = min(rho * growth, 1e12)
+        if viol > 0.5 * prev_viol:
+            rho = min(rho * growth, rho_cap)
         prev_viol = min(prev_viol, viol)
 
     if best is None or (kind != "estimate" and status is not Status.CONVERGED and decision is None):
         # make sure the reported bound is certified at the final iterate too
         opt = as_operator(problem.operator(theta), check=False)
-        G = opt.matmat(V)
-        raw = np.einsum("ij,ij->i", G, V)
-        c = np.where(mask, raw, np.maximum(raw, 0.0))
-        db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=V)
-        counter.add(opt)
-        value = float(np.nextafter(db.value + _constant_upper(beta, c0, theta), np.inf))
-        if best is None or value < best[0]:
-            best = (value, db.kind, db.failure_probability, c, theta.copy())
+        raw = np.einsum("ij,ij->i", opt.matmat(V), V)
+        certify(opt, np.where(mask, raw, np.maximum(raw, 0.0)), V, theta, 0.25 * max(atol, rtol * abs(lower)))
     upper, bkind, fp, c_best, theta_best = best
     gap = (upper - lower) / max(1.0, abs(upper))
     elapsed = time.perf_counter() - start

@@ -35,7 +35,8 @@ OPTION_KEYS = {
     "escape_scale": "size of the columns added along eigenvectors when the rank is raised (default 0.3)",
     "max_rank": "largest rank the saddle escape may reach (default ⌈√(2n)⌉ + 1)",
     "sweeps_per_check": "ascent sweeps/steps between two dual checks (grows by 1.5× up to max_sweeps_per_check)",
-    "max_sweeps_per_check": "cap of the above (default 60)",
+    "max_sweeps_per_check": "cap of the sweeps between two checks (default 200; the schedule follows the observed rate)",
+    "blas_threads": "BLAS threads during the solve (default 1 for n ≤ 5000: small products do not gain from threads)",
     "eigensolver": "'lanczos' (default) or 'lobpcg' for the eigen oracle inside the methods",
     "lr": "step size of the dual-subgradient method (Adam)",
     "check_every": "dual-subgradient iterations between primal/gap checks",
@@ -129,6 +130,25 @@ def solve(
     gen = as_rng(rng)
     op.n_matvec = 0
 
+    threads = opts.get("blas_threads", 1 if op.n <= 5000 else None)
+    with _blas_threads(threads):
+        return _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callback, opts, delta, start)
+
+
+def _blas_threads(threads):
+    """Limit the BLAS thread pool (threadpoolctl) for the duration of a solve; no-op if None."""
+    import contextlib
+
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callback, opts, delta, start):
     chosen = _choose_method(op, opts) if method == "auto" else method
     problem = Problem(op, mask)
     settings = Settings(rtol, atol, max_iter, time_limit, callback, gen, opts)

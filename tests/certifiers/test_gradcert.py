@@ -261,9 +261,7 @@ def test_sdpsolve_upper_bound_is_sound_and_tight(seed, m, d):
     assert res.upper / 4 >= exact, f"seed={seed}: upper/4 = {res.upper / 4!r} < brute force {exact!r}"
     assert res.upper >= sdp - 1e-6 * max(1, abs(sdp)), f"seed={seed}: upper {res.upper!r} < CVXPY {sdp!r}"
     if res.converged:
-        assert res.upper <= sdp + 1e-4 * max(1, abs(sdp)), (
-            f"seed={seed}: upper {res.upper!r} vs CVXPY {sdp!r}"
-        )
+        assert res.upper <= sdp + 1e-4 * max(1, abs(sdp)), f"seed={seed}: upper {res.upper!r} vs CVXPY {sdp!r}"
 
 
 def test_paper_eq8_matrix_is_not_a_valid_bound():
@@ -313,10 +311,7 @@ def test_margin_rounding_bound_holds_in_exact_arithmetic():
     for k in range(len(X)):
         for _ in range(4):
             xp = np.clip(X[k] + rng.uniform(-eps, eps, d), 0, 1)
-            h = [
-                max(sum(F[0][i][c] * Fraction(float(xp[c])) for c in range(d)) + Fb[0][i], 0)
-                for i in range(m)
-            ]
+            h = [max(sum(F[0][i][c] * Fraction(float(xp[c])) for c in range(d)) + Fb[0][i], 0) for i in range(m)]
             z = [sum(F[1][j][i] * h[i] for i in range(m)) + Fb[1][j] for j in range(K)]
             zf = net.logits(xp[None])[0]
             for j in range(K):
@@ -341,12 +336,8 @@ def test_pair_table_symmetric_matches_cvxpy_and_caches(tmp_path):
         sdp = sdp_optimum(gradcert_matrix_dense(W, V[i] - V[j]))
         sdp_rev = sdp_optimum(gradcert_matrix_dense(W, V[j] - V[i]))
         assert sdp_rev == pytest.approx(sdp, rel=1e-6), "M(−v) must have the same value"
-        assert table.S[i, j] >= sdp - 1e-6 * max(1, sdp), (
-            f"pair {(i, j)}: S {table.S[i, j]!r} < CVXPY {sdp!r}"
-        )
-        assert table.S[i, j] <= sdp + 1e-4 * max(1, sdp), (
-            f"pair {(i, j)}: S {table.S[i, j]!r} >> CVXPY {sdp!r}"
-        )
+        assert table.S[i, j] >= sdp - 1e-6 * max(1, sdp), f"pair {(i, j)}: S {table.S[i, j]!r} < CVXPY {sdp!r}"
+        assert table.S[i, j] <= sdp + 1e-4 * max(1, sdp), f"pair {(i, j)}: S {table.S[i, j]!r} >> CVXPY {sdp!r}"
         assert table.lower[i, j] <= table.S[i, j]
     files = sorted(p.suffix for p in tmp_path.iterdir())
     assert files == [".json", ".npz"]
@@ -360,6 +351,23 @@ def test_pair_table_symmetric_matches_cvxpy_and_caches(tmp_path):
     # other settings are other entries
     other = pair_sdp_values(net, rtol=1e-3, cache_dir=tmp_path)
     assert not other.from_cache and len(list(tmp_path.glob("*.npz"))) == 2
+
+
+def test_pair_table_with_probabilistic_bounds(tmp_path):
+    """Oracle: CVXPY; the probabilistic bound uses the operator's norm_bound (matrix-free)."""
+    net = random_net(3, d=3, m=5, K=3)
+    table = pair_sdp_values(net, rtol=1e-5, bound="probabilistic", cache_dir=tmp_path, engine="numpy")
+    assert table.bound_kind == "probabilistic"
+    assert 0 < table.failure_probability < 1e-6
+    W, V = net.weights
+    for i, j in table.pairs():
+        sdp = sdp_optimum(gradcert_matrix_dense(W, V[i] - V[j]))
+        assert sdp - 1e-6 * max(1, sdp) <= table.S[i, j] <= sdp + 1e-3 * max(1, sdp), (
+            i,
+            j,
+            table.S[i, j],
+            sdp,
+        )
 
 
 def test_cache_location_env_var_and_no_cache(tmp_path, monkeypatch):
@@ -386,9 +394,7 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path):
 
 def test_pair_table_rejects_bad_arguments(tmp_path):
     net = random_net(0, d=3, m=4, K=3)
-    deep = ReLUNetwork(
-        [np.ones((4, 3)), np.ones((4, 4)), np.ones((3, 4))], [np.zeros(4), np.zeros(4), np.zeros(3)]
-    )
+    deep = ReLUNetwork([np.ones((4, 3)), np.ones((4, 4)), np.ones((3, 4))], [np.zeros(4), np.zeros(4), np.zeros(3)])
     linear = ReLUNetwork([np.ones((3, 3))], [np.zeros(3)])
     with pytest.raises(ValueError, match="exactly one hidden layer.*2 hidden layers"):
         pair_sdp_values(deep, cache_dir=tmp_path)
@@ -430,9 +436,7 @@ def test_plugin_rejects_bad_inputs(tmp_path):
             call(net, x, y, -0.1)
         with pytest.raises(ValueError, match="NaN or inf"):
             call(net, np.array([[0.5, np.nan, 0.5], [0.5, 0.5, 0.5]]), y, 0.1)
-    deep = ReLUNetwork(
-        [np.ones((4, 3)), np.ones((4, 4)), np.ones((3, 4))], [np.zeros(4), np.zeros(4), np.zeros(3)]
-    )
+    deep = ReLUNetwork([np.ones((4, 3)), np.ones((4, 4)), np.ones((3, 4))], [np.zeros(4), np.zeros(4), np.zeros(3)])
     with pytest.raises(ValueError, match="exactly one hidden layer"):
         cert.bound_margins(deep, x, y, 0.1)
     with pytest.raises(ValueError, match="`bound` must be one of"):
@@ -476,8 +480,6 @@ def test_end_to_end_bounds_dominate_strong_attacks(seed, tmp_path):
             if any(v > 0 for v in found.values()):
                 n_broken += 1
         results = cert.certify(net, X, y, eps)
-        assert [r.certified for r in results] == [
-            bool(np.all(np.delete(B[k], y[k]) < 0)) for k in range(len(X))
-        ]
+        assert [r.certified for r in results] == [bool(np.all(np.delete(B[k], y[k]) < 0)) for k in range(len(X))]
     # the test exercises both outcomes
     assert n_certified > 0 and n_broken > 0, (n_certified, n_broken)

@@ -1,0 +1,337 @@
+"""Summaries of ``certify`` results: the certified-error table and plots (``sdpsolve report``).
+
+Input: JSON-lines files of per-example records as written by ``sdpsolve certify`` (``ExampleResult.to_json``
+records, with or without a :mod:`certifiers._store` header); several files, and several runs per file, may
+be combined. A record counts as an *example record* when it has ``method``, ``eps``, ``index``, ``label`` and
+``predicted``; per-(example, target) records (those with a ``target`` field) and anything else are skipped.
+
+The model of a record is, in this order: its ``model`` field, the ``model_name`` or ``model`` entry of its
+file's header configuration, or the file name without suffix. When the same (model, method, ε, index)
+appears more than once, the first record read is kept.
+
+Per (model, method, ε) the table gives
+
+* ``N``: examples;
+* ``clean err``: share of examples with ``predicted != label``;
+* ``cert. err`` (certifiers): share of examples *not* certified — ``certified`` when present, else
+  "predicted == label and every bound < 0";
+* ``attack err`` (attacks, ``bound_kind == "attack"`` or an ``adversarial`` field): share of examples where the
+  attack found an input classified differently (``adversarial`` when present, else "predicted != label or some
+  margin > 0") — a lower bound on the true robust error;
+* ``median time``: median of the per-example ``time`` in seconds.
+
+Plots (matplotlib, written without pyplot through the Agg canvas): ``certified_error_vs_eps.png`` (certified
+error, and attack error dashed, against ε per model and method) and ``worst_bound_hist.png`` (per method, the
+histogram of the per-example worst bound max_j bounds[j]; < 0 means certified).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ._store import read_results
+
+PLOT_FILES = ("certified_error_vs_eps.png", "worst_bound_hist.png")
+_REQUIRED = ("method", "eps", "index", "label", "predicted")
+
+
+@dataclass(frozen=True)
+class ExampleRecord:
+    """One example's outcome, normalised from a JSON record."""
+
+    model: str
+    method: str
+    eps: float
+    index: int
+    label: int
+    predicted: int
+    bound_kind: str
+    is_attack: bool
+    certified: bool | None
+    adversarial: bool | None
+    worst_bound: float | None
+    time: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of the table: a (model, method, ε) group."""
+
+    model: str
+    method: str
+    eps: float
+    bound_kind: str
+    n: int
+    clean_error: float
+    certified_error: float | None
+    attack_error: float | None
+    median_time: float | None
+
+
+@dataclass(frozen=True)
+class LoadedResults:
+    """Example records of one or more files, with what was skipped."""
+
+    records: tuple
+    duplicates: int
+    skipped: int
+
+
+def _model_name(rec: dict, config: dict | None, path: Path) -> str:
+    if isinstance(rec.get("model"), str):
+        return rec["model"]
+    if isinstance(config, dict):
+        for k in ("model_name", "model"):
+            if isinstance(config.get(k), str):
+                return config[k]
+    return path.stem
+
+
+def _normalise(rec: dict, config, path: Path) -> ExampleRecord | None:
+    if "target" in rec or any(k not in rec for k in _REQUIRED):
+        return None
+    bounds = rec.get("bounds") or {}
+    values = [float(v) for v in bounds.values()] if isinstance(bounds, dict) else []
+    worst = max(values) if values else None
+    kind = str(rec.get("bound_kind", "?"))
+    is_attack = kind == "attack" or "adversarial" in rec
+    label, predicted = int(rec["label"]), int(rec["predicted"])
+    certified = adversarial = None
+    if is_attack:
+        adversarial = rec.get("adversarial")
+        if adversarial is None:
+            adversarial = predicted != label or (worst is not None and worst > 0)
+        adversarial = bool(adversarial)
+    else:
+        certified = rec.get("certified")
+        if certified is None:
+            certified = predicted == label and worst is not None and worst < 0
+        certified = bool(certified)
+    t = rec.get("time")
+    return ExampleRecord(
+        model=_model_name(rec, config, path),
+        method=str(rec["method"]),
+        eps=float(rec["eps"]),
+        index=int(rec["index"]),
+        label=label,
+        predicted=predicted,
+        bound_kind=kind,
+        is_attack=is_attack,
+        certified=certified,
+        adversarial=adversarial,
+        worst_bound=worst,
+        time=None if t is None else float(t),
+        source=str(path),
+    )
+
+
+def load_results(paths) -> LoadedResults:
+    """Read example records from one or more JSON-lines result files (see the module docstring)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    seen: set = set()
+    out = []
+    duplicates = skipped = 0
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise FileNotFoundError(f"results file not found: {path}")
+        config, records = read_results(path)
+        for rec in records:
+            try:
+                ex = _normalise(rec, config, path)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: malformed example record {json.dumps(rec)[:200]}: {exc}") from None
+            if ex is None:
+                skipped += 1
+                continue
+            ident = (ex.model, ex.method, ex.eps, ex.index)
+            if ident in seen:
+                duplicates += 1
+                continue
+            seen.add(ident)
+            out.append(ex)
+    return LoadedResults(tuple(out), duplicates, skipped)
+
+
+def summarize(records) -> list[SummaryRow]:
+    """One :class:`SummaryRow` per (model, method, ε), sorted by model, method and ε."""
+    groups: dict = defaultdict(list)
+    for r in records:
+        groups[(r.model, r.method, r.eps)].append(r)
+    rows = []
+    for (model, method, eps), grp in sorted(groups.items()):
+        n = len(grp)
+        kinds = sorted({r.bound_kind for r in grp})
+        certs = [r.certified for r in grp if r.certified is not None]
+        advs = [r.adversarial for r in grp if r.adversarial is not None]
+        times = [r.time for r in grp if r.time is not None]
+        rows.append(
+            SummaryRow(
+                model=model,
+                method=method,
+                eps=eps,
+                bound_kind="/".join(kinds),
+                n=n,
+                clean_error=sum(r.predicted != r.label for r in grp) / n,
+                certified_error=(1.0 - sum(certs) / len(certs)) if certs else None,
+                attack_error=(sum(advs) / len(advs)) if advs else None,
+                median_time=statistics.median(times) if times else None,
+            )
+        )
+    return rows
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _seconds(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if x < 1e-3:
+        return f"{x * 1e6:.3g} µs"
+    if x < 1:
+        return f"{x * 1e3:.3g} ms"
+    return f"{x:.3g} s" if x < 100 else f"{x:.0f} s"
+
+
+def format_table(rows, *, markdown: bool = False) -> str:
+    """The summary as an aligned text table (or a Markdown table)."""
+    head = ["model", "method", "kind", "eps", "N", "clean err", "cert. err", "attack err", "median time"]
+    body = [
+        [r.model, r.method, r.bound_kind, f"{r.eps:g}", str(r.n), _pct(r.clean_error), _pct(r.certified_error),
+         _pct(r.attack_error), _seconds(r.median_time)]
+        for r in rows
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(head)]
+    numeric = set(range(3, len(head)))
+
+    def fmt(row):
+        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+
+    return "\n".join([fmt(head), "  ".join("-" * w for w in widths), *(fmt(row) for row in body)])
+
+
+def plot_results(records, out_dir) -> list[Path]:
+    """Write the two PNG plots into ``out_dir`` (created if needed); return their paths."""
+    from sdpsolve._errors import require
+
+    require("matplotlib", "plot")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    records = list(records)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = summarize(records)
+
+    # 1. certified (and attack) error against ε
+    fig = Figure(figsize=(6.4, 4.4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    lines: dict = defaultdict(list)
+    for r in rows:
+        lines[(r.model, r.method)].append(r)
+    for (model, method), grp in sorted(lines.items()):
+        grp.sort(key=lambda r: r.eps)
+        cert = [(r.eps, 100 * r.certified_error) for r in grp if r.certified_error is not None]
+        att = [(r.eps, 100 * r.attack_error) for r in grp if r.attack_error is not None]
+        if cert:
+            ax.plot(*zip(*cert), marker="o", label=f"{model} / {method}")
+        if att:
+            ax.plot(*zip(*att), marker="s", linestyle="--", label=f"{model} / {method} (attack)")
+    ax.set_xlabel("ε (l∞ radius)")
+    ax.set_ylabel("error (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title("Certified error (solid) and attack error (dashed) against ε")
+    ax.grid(alpha=0.3)
+    if lines:
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    first = out_dir / PLOT_FILES[0]
+    fig.savefig(first, dpi=110)
+
+    # 2. histogram of the per-example worst bound, one panel per method
+    methods = sorted({r.method for r in records})
+    ncols = min(3, max(1, len(methods)))
+    nrows = max(1, math.ceil(len(methods) / ncols))
+    fig = Figure(figsize=(4.6 * ncols, 3.4 * nrows))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, method in zip(axes, methods):
+        series: dict = defaultdict(list)
+        for r in records:
+            if r.method == method and r.worst_bound is not None and math.isfinite(r.worst_bound):
+                series[(r.model, r.eps)].append(r.worst_bound)
+        for (model, eps), vals in sorted(series.items()):
+            ax.hist(vals, bins=30, histtype="step", linewidth=1.4, label=f"{model}, ε={eps:g} (n={len(vals)})")
+        ax.axvline(0.0, color="k", linewidth=0.8)
+        attack = all(r.is_attack for r in records if r.method == method)
+        ax.set_title(f"{method} (attack: margins found, not bounds)" if attack else method)
+        ax.set_xlabel("max_j margin f_j − f_label found" if attack else "max_j bound on f_j − f_label")
+        ax.set_ylabel("examples")
+        if series:
+            ax.legend(fontsize="x-small")
+    for ax in axes[len(methods):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    second = out_dir / PLOT_FILES[1]
+    fig.savefig(second, dpi=110)
+    return [first, second]
+
+
+# -- command line ---------------------------------------------------------------------------------------------
+def _build(p: argparse.ArgumentParser) -> None:
+    p.add_argument("results", nargs="+", help="JSON-lines result files written by `sdpsolve certify`")
+    p.add_argument("--out-dir", metavar="DIR",
+                   help="where to write the PNG plots (default: the directory of the first results file)")
+    p.add_argument("--no-plots", action="store_true", help="print the table only")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                   help="table format (json: one object per row)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    loaded = load_results(args.results)
+    if not loaded.records:
+        raise ValueError(
+            f"no example records in {', '.join(args.results)} (skipped {loaded.skipped} records without "
+            f"{', '.join(_REQUIRED)}, or with a 'target')."
+        )
+    rows = summarize(loaded.records)
+    if args.format == "json":
+        for r in rows:
+            print(json.dumps(asdict(r)))
+    else:
+        print(format_table(rows, markdown=args.format == "markdown"))
+        notes = []
+        if loaded.duplicates:
+            notes.append(f"{loaded.duplicates} duplicate records ignored (first kept)")
+        if loaded.skipped:
+            notes.append(f"{loaded.skipped} non-example records skipped")
+        if notes:
+            print("note: " + "; ".join(notes))
+    if not args.no_plots:
+        out_dir = Path(args.out_dir) if args.out_dir else Path(args.results[0]).resolve().parent
+        for path in plot_results(loaded.records, out_dir):
+            print(f"wrote {path}", file=sys.stderr if args.format == "json" else sys.stdout)
+    return 0
+
+
+def register_cli() -> None:
+    """Register ``sdpsolve report`` with :func:`sdpsolve.cli.add_command` (idempotent)."""
+    from sdpsolve.cli import add_command
+
+    add_command("report", "summarise certify results (JSON lines): certified-error table and plots", _build, _run)

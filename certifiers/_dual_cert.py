@@ -94,6 +94,13 @@ def _pair_matvec(W, V, G, C, X):
     return torch.cat([y0, yt, ys], dim=1) - C * X
 
 
+def _project(basis, w):
+    """Rows Q_pᵀ(Q_p w_p) for orthonormal row bases Q (P, k, n) and vectors w (P, n) (two batched GEMVs)."""
+    torch = _torch()
+    coef = torch.bmm(w[:, None, :], basis.transpose(1, 2))  # (P, 1, k)
+    return torch.bmm(coef, basis)[:, 0]
+
+
 @dataclass(frozen=True)
 class LanczosInfo:
     """What the eigen oracle did in one call (per pair, in the order of the batch).
@@ -122,7 +129,7 @@ class LanczosInfo:
     warm: int
 
 
-def lanczos_top(matvec, V0, *, max_steps: int = 40, tol: float = 1e-5, generator=None):
+def lanczos_top(matvec, V0, *, max_steps: int = 40, tol: float = 1e-5, generator=None, check_every: int = 1):
     """Top eigenpair of P symmetric operators at once by Lanczos with full reorthogonalisation (torch).
 
     Parameters
@@ -138,6 +145,8 @@ def lanczos_top(matvec, V0, *, max_steps: int = 40, tol: float = 1e-5, generator
         modulus, per pair).
     generator : torch.Generator, optional
         CPU generator for random vectors (breakdowns and zero starts).
+    check_every : int
+        Steps between two convergence tests (each an eigendecomposition of the P projected matrices).
 
     Returns
     -------
@@ -187,15 +196,23 @@ def lanczos_top(matvec, V0, *, max_steps: int = 40, tol: float = 1e-5, generator
         # full reorthogonalisation against the whole basis, twice (classical Gram–Schmidt)
         basis = Q[:, : k + 1]
         for _ in range(2):
-            w = w - torch.einsum("pk,pkn->pn", torch.einsum("pkn,pn->pk", basis, w), basis)
+            w = w - _project(basis, w)
         beta = w.norm(dim=1)
+        last = k + 1 == k_max
+        if not last and (k + 1) % check_every != 0:
+            proxy = T[:, : k + 1, : k + 1].abs().amax(dim=(1, 2)).clamp_min(1e-300)
+            if bool((beta > 1e-12 * proxy).all()):  # no breakdown: extend the basis without a test
+                Q[:, k + 1] = w / beta[:, None]
+                T[rows, k, k + 1] = beta
+                T[rows, k + 1, k] = beta
+                continue
         evals, evecs = torch.linalg.eigh(T[:, : k + 1, : k + 1])
         theta = evals[:, -1]
         s = evecs[:, :, -1]
         scale = evals.abs().amax(dim=1).clamp_min(1e-300)
         res = beta * s[:, -1].abs()
         done = bool((res <= tol * scale).all())
-        if done or k + 1 == k_max:
+        if done or last:
             break
         # breakdown (invariant subspace found): continue from a fresh random direction, with no coupling
         broken = beta <= 1e-12 * scale
@@ -203,7 +220,7 @@ def lanczos_top(matvec, V0, *, max_steps: int = 40, tol: float = 1e-5, generator
             r = randn((int(broken.sum()), n))
             for _ in range(2):
                 b = basis[broken]
-                r = r - torch.einsum("pk,pkn->pn", torch.einsum("pkn,pn->pk", b, r), b)
+                r = r - _project(b, r)
             w[broken] = r
             beta = torch.where(broken, torch.zeros_like(beta), beta)
             nxt = w / w.norm(dim=1, keepdim=True)
@@ -212,7 +229,7 @@ def lanczos_top(matvec, V0, *, max_steps: int = 40, tol: float = 1e-5, generator
         Q[:, k + 1] = nxt
         T[rows, k, k + 1] = beta
         T[rows, k + 1, k] = beta
-    U = torch.einsum("pk,pkn->pn", s, Q[:, :steps])
+    U = torch.bmm(s[:, None, :], Q[:, :steps])[:, 0]
     U = U / U.norm(dim=1, keepdim=True)
     return theta, U, res, steps
 
@@ -632,7 +649,8 @@ def pair_certificate_bounds(W, V, C, *, warm: DualCertificate | None = None, see
     G = Vt @ Wt
     gen = torch.Generator().manual_seed(int(seed))
     theta, _, res, _ = lanczos_top(
-        lambda X: _pair_matvec(Wt, Vt, G, Ct, X), V0, max_steps=min(n, 120), tol=1e-9, generator=gen
+        lambda X: _pair_matvec(Wt, Vt, G, Ct, X), V0, max_steps=min(n, 150), tol=1e-7, generator=gen,
+        check_every=5,
     )
     S = np.zeros((K, K))
     T = np.zeros((K, K))

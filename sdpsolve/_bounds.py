@@ -169,7 +169,8 @@ def probabilistic_lambda_max_upper(
     """
     steps = max(1, min(steps, n))
     x0 = rng.standard_normal(n)  # Gaussian direction = uniform on the sphere
-    res = lanczos(matmat, n, k=1, block_size=1, v0=x0, tol=0.0, maxiter=steps, max_dim=steps + 1, rng=rng)
+    res = lanczos(matmat, n, k=1, block_size=1, v0=x0, tol=0.0, maxiter=steps, max_dim=steps + 1, rng=rng,
+                  check_every=steps + 1)
     theta = float(res.values[0])
     k = res.n_iter
     if k >= n:  # the Krylov space is the whole space: θ is λ_max up to rounding

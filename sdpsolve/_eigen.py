@@ -110,42 +110,42 @@ def lanczos(
     prev = None
     calm = 0
     while True:
-        basis = [Q]
-        AV = []
-        T = np.zeros((0, 0))
+        # preallocated basis Q and products B Q (no re-stacking per step)
+        Qbuf = np.empty((n, max_dim))
+        BQbuf = np.empty((n, max_dim))
+        T = np.zeros((max_dim, max_dim))
+        m = 0
+        Qj = Q
         converged = False
         while True:
-            Qj = basis[-1]
+            p_j = Qj.shape[1]
             W = matmat(Qj)
-            n_mv += Qj.shape[1]
+            n_mv += p_j
             steps += 1
-            AV.append(W)
-            Qall = np.hstack(basis)
-            # T = Qᵀ B Q built incrementally (full reorthogonalisation keeps Q orthonormal, so T is exact)
-            col = Qall.T @ W
-            m_old = T.shape[0]
-            m_new = Qall.shape[1]
-            T_new = np.zeros((m_new, m_new))
-            T_new[:m_old, :m_old] = T
-            T_new[:, m_old:] = col
-            T_new[m_old:, :] = col.T
-            T = 0.5 * (T_new + T_new.T)
-            room = min(p, max_dim - Qall.shape[1])
-            last = steps >= maxiter or room <= 0 or Qall.shape[1] >= n
+            Qbuf[:, m : m + p_j] = Qj
+            BQbuf[:, m : m + p_j] = W
+            m_new = m + p_j
+            # T = Qᵀ B Q built incrementally (full reorthogonalisation keeps Q orthonormal)
+            col = Qbuf[:, :m_new].T @ W
+            T[:m_new, m:m_new] = col
+            T[m:m_new, :m_new] = col.T
+            m = m_new
+            room = min(p, max_dim - m)
+            last = steps >= maxiter or room <= 0 or m >= n
             if not last and steps % check_every != 0 and steps > 2:
-                Wn = W - Qall @ col
-                basis.append(_orthonormalise(Wn[:, :room] if room < p else Wn, Qall, gen))
+                Wn = W - Qbuf[:, :m] @ col
+                Qj = _orthonormalise(Wn[:, :room] if room < p else Wn, Qbuf[:, :m], gen)
                 continue
-            theta, S = np.linalg.eigh(T)
+            Tm = 0.5 * (T[:m, :m] + T[:m, :m].T)
+            theta, S = np.linalg.eigh(Tm)
             order = np.argsort(theta)[::-1][:k]
             theta_k, S_k = theta[order], S[:, order]
             best_scale = max(best_scale, float(np.max(np.abs(theta))))
-            # residuals of Ritz pairs: R = B Q S − Q S diag θ, with B Q known block by block
-            BQ = np.hstack(AV)
-            X = Qall @ S_k
-            Rm = BQ @ S_k - X * theta_k
+            # residuals of Ritz pairs: R = B Q S − Q S diag θ
+            X = Qbuf[:, :m] @ S_k
+            Rm = BQbuf[:, :m] @ S_k - X * theta_k
             res = np.linalg.norm(Rm, axis=0)
-            if np.all(res <= tol * max(best_scale, 1e-300)) or Qall.shape[1] >= n:
+            if np.all(res <= tol * max(best_scale, 1e-300)) or m >= n:
                 converged = True
                 break
             if value_tol is not None and prev is not None and np.all(np.abs(theta_k - prev) <= value_tol):
@@ -158,14 +158,12 @@ def lanczos(
             prev = theta_k
             if last:
                 break
-            # next block: the residual of the current block, orthogonalised against everything
-            Wn = W - Qall @ col
-            Qn = _orthonormalise(Wn[:, :room] if room < p else Wn, Qall, gen)
-            basis.append(Qn)
+            Wn = W - Qbuf[:, :m] @ col
+            Qj = _orthonormalise(Wn[:, :room] if room < p else Wn, Qbuf[:, :m], gen)
         if converged or steps >= maxiter:
             return EigenResult(theta_k, X, res, n_mv, steps, bool(converged))
-        # explicit restart from the current best Ritz vectors (+ the residual direction)
-        restart = Qall @ S[:, np.argsort(theta)[::-1][:p]]
+        # explicit restart from the current best Ritz vectors
+        restart = Qbuf[:, :m] @ S[:, np.argsort(theta)[::-1][:p]]
         Q = _orthonormalise(restart, None, gen)
 
 

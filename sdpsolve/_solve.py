@@ -32,6 +32,7 @@ METHODS = {
 
 OPTION_KEYS = {
     "rank": "initial rank r of the factor V (default min(⌈√(2n)⌉ + 1, 12); raised along eigenvectors when needed)",
+    "bipartite": "eliminate the zero-diagonal side of a 2-colourable dense M in the mixing method (default True)",
     "escape_scale": "size of the columns added along eigenvectors when the rank is raised (default 0.3)",
     "max_rank": "largest rank the saddle escape may reach (default ⌈√(2n)⌉ + 1)",
     "sweeps_per_check": "ascent sweeps/steps between two dual checks (grows by 1.5× up to max_sweeps_per_check)",

@@ -38,6 +38,15 @@ mpmath = pytest.importorskip("mpmath")
 U = 2.0**-53
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Small products gain nothing from BLAS threads, and on a 2-core CI machine they lose a lot."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 # -- exact constructions -------------------------------------------------------------------------------------
 def hadamard_matrix(lam: np.ndarray) -> np.ndarray:
     """H diag(lam) Hᵀ / n, exact in float64 for integer lam with n · max|lam| < 2^53."""

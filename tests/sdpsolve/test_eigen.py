@@ -13,6 +13,15 @@ from sdpsolve import lanczos, lobpcg_top
 from sdpsolve._eigen import dense_top_eigenvalue, top_eigenpairs
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Small products gain nothing from BLAS threads, and on a 2-core CI machine they lose a lot."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
     Q, R = np.linalg.qr(rng.standard_normal((n, n)))
     return Q * np.sign(np.diag(R))

@@ -97,10 +97,14 @@ def lanczos(
     """
     gen = rng if rng is not None else np.random.default_rng()
     start = np.empty((n, 0)) if v0 is None else np.asarray(v0, dtype=np.float64).reshape(n, -1)
-    p = block_size or max(k, start.shape[1], 1)
-    p = min(p, n)
     k = min(k, n)
+    # a block smaller than k could not hold the k wanted Ritz vectors across a restart
+    p = max(block_size or max(k, start.shape[1], 1), k)
+    p = min(p, n)
     max_dim = min(n, max_dim or max(60, 8 * p))
+    # a warm start padded with random columns must let those columns reveal a larger eigenvalue: then all
+    # p pairs of the block have to converge (an exact non-top eigenvector alone has a zero residual)
+    need = p if 0 < start.shape[1] < p else k
     if start.shape[1] < p:
         start = np.hstack([start, gen.standard_normal((n, p - start.shape[1]))])
     Q = _orthonormalise(start[:, :p], None, gen)
@@ -138,17 +142,17 @@ def lanczos(
                 continue
             Tm = 0.5 * (T[:m, :m] + T[:m, :m].T)
             theta, S = np.linalg.eigh(Tm)
-            order = np.argsort(theta)[::-1][:k]
+            order = np.argsort(theta)[::-1][: min(need, m)]
             theta_k, S_k = theta[order], S[:, order]
             best_scale = max(best_scale, float(np.max(np.abs(theta))))
             # residuals of Ritz pairs: R = B Q S − Q S diag θ
             X = Qbuf[:, :m] @ S_k
             Rm = BQbuf[:, :m] @ S_k - X * theta_k
             res = np.linalg.norm(Rm, axis=0)
-            if np.all(res <= tol * max(best_scale, 1e-300)) or m >= n:
+            if m >= n or np.all(res <= tol * max(best_scale, 1e-300)):
                 converged = True
                 break
-            if value_tol is not None and prev is not None and np.all(np.abs(theta_k - prev) <= value_tol):
+            if value_tol is not None and prev is not None and np.all(np.abs(theta_k[:k] - prev[:k]) <= value_tol):
                 calm += 1
                 if calm >= 2 and steps >= 12:
                     converged = True
@@ -161,7 +165,7 @@ def lanczos(
             Wn = W - Qbuf[:, :m] @ col
             Qj = _orthonormalise(Wn[:, :room] if room < p else Wn, Qbuf[:, :m], gen)
         if converged or steps >= maxiter:
-            return EigenResult(theta_k, X, res, n_mv, steps, bool(converged))
+            return EigenResult(theta_k[:k], X[:, :k], res[:k], n_mv, steps, bool(converged))
         # explicit restart from the current best Ritz vectors
         restart = Qbuf[:, :m] @ S[:, np.argsort(theta)[::-1][:p]]
         Q = _orthonormalise(restart, None, gen)

@@ -11,8 +11,8 @@ class BoundError(SDPSolveError):
     """A requested bound could not be established (e.g. the Cholesky proof never succeeded)."""
 
 
-class OperatorError(SDPSolveError):
-    """A user-supplied operator misbehaved (wrong output shape, non-finite output, ...)."""
+class OperatorError(SDPSolveError, ValueError):
+    """A user-supplied operator misbehaved (wrong output shape, non-finite or complex output, ...)."""
 
 
 class NotConvergedWarning(UserWarning):

@@ -191,7 +191,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     inner = bool(opts.get("inner_solve", True))
     kind = bound
     if kind == "rigorous" and n > RIGOROUS_MAX_N:
-        warnings.warn(f"n = {n} exceeds {RIGOROUS_MAX_N}: reporting a probabilistic bound.", stacklevel=2)
+        warnings.warn(f"n = {n} exceeds {RIGOROUS_MAX_N}: reporting a probabilistic bound.", stacklevel=3)
         kind = "probabilistic"
 
     # β and c0 exactly: the rows and the objective evaluated at P = 0
@@ -343,7 +343,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     elapsed = time.perf_counter() - start
     message = f"{message}; {bkind} bound, {elapsed:.3g} s"
     if status in (Status.MAX_ITER, Status.TIME_LIMIT):
-        warnings.warn(f"sdpsolve.solve_lagrangian did not converge: {message}", NotConvergedWarning, stacklevel=2)
+        warnings.warn(f"sdpsolve.solve_lagrangian did not converge: {message}", NotConvergedWarning, stacklevel=3)
     return LagrangianResult(
         lower=lower, upper=upper, gap=gap, violation=viol, dual=c_best, theta=theta_best, factor=V, status=status,
         message=message, bound_kind=bkind, failure_probability=fp, decision=decision, n_matvec=counter.n,

@@ -239,65 +239,6 @@ def _next_check(inner: int, history_gaps: list, gap: float, target: float, opts:
     return int(min(max(need, 5), 3 * inner, cap))
 
 
-class BipartiteAscent(_Ascent):
-    """Ascent for a 2-colourable M whose larger class A has a zero diagonal (e.g. the Grad-cert matrix).
-
-    Given the rows of the other class B, each row of A is optimal at v_a = g_a / ||g_a|| (g = M_AB V_B), so A
-    is eliminated: f(V_B) = Σ_b M_bb ||v_b||² + 2 Σ_a ||(M_AB V_B)_a||, maximised by L-BFGS over the rows of B
-    (two BLAS products per step). ``run`` returns the full V with the A rows filled in.
-    """
-
-    name = "mixing"
-
-    def __init__(self, problem, settings, A_rows, B_rows, M_AB, diag_B):
-        super().__init__(problem, settings)
-        self.A_rows, self.B_rows, self.M_AB, self.diag_B = A_rows, B_rows, M_AB, diag_B
-
-    def fill(self, V_B, V):
-        G = self.M_AB @ V_B
-        gn = np.linalg.norm(G, axis=1, keepdims=True)
-        keep = gn[:, 0] == 0
-        V[self.B_rows] = V_B
-        rows_a = self.A_rows[~keep]
-        V[rows_a] = G[~keep] / gn[~keep]
-        return V
-
-    def run(self, V, k):
-        op = self.problem.op
-        M_AB, dB = self.M_AB, self.diag_B
-
-        def value_grad(VB):
-            G = M_AB @ VB
-            gn = np.linalg.norm(G, axis=1)
-            Ua = G / np.where(gn > 0, gn, 1.0)[:, None]
-            f = float(np.sum(dB * np.sum(VB * VB, axis=1)) + 2.0 * gn.sum())
-            grad = 2.0 * dB[:, None] * VB + 2.0 * (M_AB.T @ Ua)
-            op.n_matvec += 2 * VB.shape[1]
-            return f, grad
-
-        V_B = lbfgs_maximise_rows(value_grad, np.ascontiguousarray(V[self.B_rows]), self.problem.mask[self.B_rows], k)
-        return self.fill(V_B, V)
-
-
-def bipartite_split(A: np.ndarray, mask: np.ndarray, min_block: int = 32):
-    """(A_rows, B_rows) when the sparsity graph of the dense symmetric A is bipartite with a zero-diagonal
-    larger side (rows of E allowed on either side), else None."""
-    n = A.shape[0]
-    if n < 2 * min_block:
-        return None
-    pattern = sp.csr_matrix(A != 0)
-    pattern.setdiag(0)
-    pattern.eliminate_zeros()
-    colours = greedy_colouring(pattern.indptr.astype(np.int64), pattern.indices.astype(np.int64), n)
-    if colours.max() != 1:
-        return None
-    c0, c1 = np.flatnonzero(colours == 0), np.flatnonzero(colours == 1)
-    A_rows, B_rows = (c0, c1) if c0.size >= c1.size else (c1, c0)
-    if np.any(np.diag(A)[A_rows] != 0) or B_rows.size < 1:
-        return None
-    return A_rows, B_rows
-
-
 def run_lowrank(problem: Problem, settings: Settings, ascent_cls) -> MethodOutput:
     opts = settings.options
     n, mask = problem.n, problem.mask
@@ -355,21 +296,7 @@ def run_lowrank(problem: Problem, settings: Settings, ascent_cls) -> MethodOutpu
 
 
 def mixing(problem: Problem, settings: Settings) -> MethodOutput:
-    """Coordinate ascent on explicit entries (numba); the eliminated form for bipartite M (see BipartiteAscent)."""
-    op = problem.op
-    if op.kind != "sparse" and settings.options.get("bipartite", True):
-        A = op.A if op.kind == "dense" else op.to_dense()[0]
-        split = bipartite_split(A, problem.mask)
-        if split is not None:
-            A_rows, B_rows = split
-            M_AB = np.ascontiguousarray(A[np.ix_(A_rows, B_rows)])
-            diag_B = np.diag(A)[B_rows].copy()
-
-            def make(problem_, settings_):
-                return BipartiteAscent(problem_, settings_, A_rows, B_rows, M_AB, diag_B)
-
-            make.name = "mixing"
-            return run_lowrank(problem, settings, make)
+    """Coordinate ascent on explicit entries (numba sweeps; colour classes as BLAS blocks)."""
     return run_lowrank(problem, settings, MixingAscent)
 
 

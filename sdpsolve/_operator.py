@@ -234,12 +234,17 @@ class TorchOperator(Operator):
 def _as_numpy(Y):
     if hasattr(Y, "detach") and hasattr(Y, "cpu"):
         Y = Y.detach().cpu().numpy()
+    Y = np.asarray(Y)
+    if np.iscomplexobj(Y):
+        raise OperatorError("`M` product returned complex values; M must be a real symmetric operator.")
     return np.asarray(Y, dtype=np.float64)
 
 
 def _check_explicit(A, name: str = "M"):
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"`{name}` must be a square matrix, got shape {A.shape}.")
+    if A.shape[0] == 0:
+        raise ValueError(f"`{name}` must have at least one row, got shape {A.shape}.")
     data = A.data if sp.issparse(A) else A
     if not np.all(np.isfinite(data)):
         raise ValueError(f"`{name}` must have finite entries; it has {int(np.sum(~np.isfinite(data)))} NaN/inf.")

@@ -32,7 +32,6 @@ METHODS = {
 
 OPTION_KEYS = {
     "rank": "initial rank r of the factor V (default min(⌈√(2n)⌉ + 1, 12); raised along eigenvectors when needed)",
-    "bipartite": "eliminate the zero-diagonal side of a 2-colourable dense M in the mixing method (default True)",
     "escape_scale": "size of the columns added along eigenvectors when the rank is raised (default 0.3)",
     "max_rank": "largest rank the saddle escape may reach (default ⌈√(2n)⌉ + 1)",
     "sweeps_per_check": "ascent sweeps/steps between two dual checks (grows by 1.5× up to max_sweeps_per_check)",
@@ -158,7 +157,7 @@ def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callb
     if kind == "rigorous" and op.n > int(opts.get("rigorous_max_n", RIGOROUS_MAX_N)):
         warnings.warn(
             f"n = {op.n} exceeds rigorous_max_n = {opts.get('rigorous_max_n', RIGOROUS_MAX_N)}: reporting a "
-            "probabilistic bound instead of a rigorous one.", stacklevel=2,
+            "probabilistic bound instead of a rigorous one.", stacklevel=3,
         )
         kind = "probabilistic"
     dense = op.to_dense() if kind == "rigorous" and op.kind != "sparse" else None
@@ -190,7 +189,7 @@ def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callb
     elapsed = time.perf_counter() - start
     message = f"{message}; {db.kind} bound, {elapsed:.3g} s"
     if status is not Status.CONVERGED and status is not Status.CALLBACK:
-        warnings.warn(f"sdpsolve.solve did not converge: {message}", NotConvergedWarning, stacklevel=2)
+        warnings.warn(f"sdpsolve.solve did not converge: {message}", NotConvergedWarning, stacklevel=3)
     return SDPResult(
         lower=float(lower),
         upper=float(upper),

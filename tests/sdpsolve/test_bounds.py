@@ -114,7 +114,7 @@ def _below(value, steps: int) -> float:
     return t
 
 
-# -- the Cholesky test -----------------------------------------------------------------------------------------
+# -- the Cholesky test ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(SPECTRA))
 def test_cholesky_refuses_every_t_below_lambda_max_exact(name):
     """Oracle: exact λ_max (Hadamard construction). For t = λ_max − δ with δ from 1 ulp to 1e-3·||A||, and
@@ -199,6 +199,7 @@ def test_rigorous_upper_random_small(seed):
         assert t - float(lm) <= 1e-12 * max(1.0, np.abs(A).max()), f"seed {seed}, n {n}: t − λ_max = {t - float(lm)}"
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered")
 def test_rigorous_refuses_near_overflow():
     """Entries near the overflow threshold: either a BoundError (no proof) or a valid t — never a wrong one."""
     A = hadamard_matrix(np.array([1.0, -1.0, 0.5, -0.5] * 2)) * 2.0**1020
@@ -232,7 +233,7 @@ def test_rigorous_when_m_minus_diag_c_is_zero(M, c):
     assert exact <= b.value <= exact + 1e-12 * scale, f"value {b.value!r}, optimum {exact!r}"
 
 
-# -- a Ritz value is not a bound ------------------------------------------------------------------------------
+# -- a Ritz value is not a bound -----------------------------------------------------------------------------
 def test_ritz_value_after_few_steps_is_not_a_bound_but_rigorous_is():
     """Oracle: exact optimum. M = H diag(λ) Hᵀ/n has flat eigenvectors (±1/√n entries), so with E = all the
     optimum is n·λ_max (attained by P = n q qᵀ; matched by the dual c = 0). Five Lanczos steps from a random
@@ -259,7 +260,7 @@ def test_ritz_value_after_few_steps_is_not_a_bound_but_rigorous_is():
     assert prob.value >= opt, f"probabilistic {prob.value!r} < optimum {opt!r}"
 
 
-# -- dual_bound against the CVXPY optimum ------------------------------------------------------------------------
+# -- dual_bound against the CVXPY optimum --------------------------------------------------------------------
 EQUALS = [None, [0], "all"]
 
 
@@ -315,7 +316,7 @@ def test_dual_bound_at_the_solver_dual_is_tight(equal):
     assert b.value == pytest.approx(res.upper, rel=1e-6)
 
 
-# -- kinds and labels -----------------------------------------------------------------------------------------------
+# -- kinds and labels ----------------------------------------------------------------------------------------
 def test_kind_labels_and_failure_probability():
     """rigorous: failure probability 0; probabilistic: δ (default 1e-9, or as given); estimate: nan. The Ritz
     estimate never exceeds the certified t."""
@@ -405,7 +406,7 @@ def test_dual_bound_same_for_every_operator_form(form):
     assert b.value == pytest.approx(ref.value, rel=1e-12), f"{form}: {b.value!r} vs numpy {ref.value!r}"
 
 
-# -- the probabilistic bound ----------------------------------------------------------------------------------------
+# -- the probabilistic bound ---------------------------------------------------------------------------------
 def _spectrum_psd_problem(kind: str, n: int, seed: int):
     rng = np.random.default_rng(seed)
     # λ_max = 0.5 while ||B|| = 1, so that the shifted matrix B + σI has room above λ_max
@@ -454,6 +455,28 @@ def test_probabilistic_dual_bound_is_valid(seed):
         assert b.lambda_max_upper >= lmax, f"seed {seed}: t = {b.lambda_max_upper!r} < λ_max = {lmax!r}"
 
 
+@pytest.mark.parametrize("form", ["dense", "sparse"])
+def test_probabilistic_compute_bound_with_few_steps_is_valid(form):
+    """Oracle: eigvalsh. The probabilistic path of compute_bound with the Lanczos budget capped (max_steps = 40
+    < n = 400, so the Kuczyński–Woźniakowski branch and the proved shift σ = ||M|| bound + max|c| are used)
+    gives t ≥ λ_max(M − diag c) for 20 seeds with random c."""
+    from sdpsolve._bounds import compute_bound
+
+    n = 400
+    rng = np.random.default_rng(12)
+    A = sp.random(n, n, density=0.02, random_state=12, data_rvs=rng.standard_normal).toarray()
+    A = A + A.T
+    op = sdpsolve.as_operator(A if form == "dense" else sp.csr_matrix(A))
+    mask = np.zeros(n, dtype=bool)
+    for seed in range(20):
+        c = np.random.default_rng(seed).standard_normal(n)
+        lmax = float(np.linalg.eigvalsh(A - np.diag(c))[-1])
+        b = compute_bound(op, c, mask, "probabilistic", rng=np.random.default_rng(seed), max_steps=40)
+        assert b.details["lanczos_steps"] == 40
+        assert b.lambda_max_upper >= lmax, f"seed {seed}: t = {b.lambda_max_upper!r} < λ_max = {lmax!r}"
+        assert b.kind == "probabilistic" and b.failure_probability == 1e-9
+
+
 def test_kw_epsilon_and_steps_are_consistent():
     """Oracle: the defining equation 1.648 √n exp(−√ε (2k − 1)) = δ. kw_steps is the smallest k whose ε is
     within the target; ε decreases with k and with δ growing."""
@@ -475,7 +498,7 @@ def test_kw_epsilon_and_steps_are_consistent():
                     assert kw_epsilon(n, k - 1, delta) > eps, f"n {n}, δ {delta}, ε {eps}: k = {k} not minimal"
 
 
-# -- U(c, t) rounded upwards -------------------------------------------------------------------------------------
+# -- U(c, t) rounded upwards ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", range(20))
 def test_bound_value_rounds_upwards(seed):
     """Oracle: exact rational arithmetic. bound_value(c, t, mask) ≥ the exact U(c, t), and at most a few ulps of
@@ -496,7 +519,7 @@ def test_bound_value_rounds_upwards(seed):
     assert Fraction(val) - exact <= 4 * n * Fraction(U) * size + Fraction(2.0**-1070), f"seed {seed}: too loose"
 
 
-# -- validation ---------------------------------------------------------------------------------------------------
+# -- validation ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "kwargs, exc, name",
     [

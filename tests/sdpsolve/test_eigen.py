@@ -69,7 +69,10 @@ def _check_result(res, B, k, *, label, value_tol=1e-8, counter=None):
     assert err <= value_tol * scale, f"{label}: Ritz values {res.values} vs eigvalsh {w[:kk]} (error {err:.2e})"
     true_res = np.linalg.norm(B @ res.vectors - res.vectors * res.values, axis=0)
     np.testing.assert_allclose(
-        res.residuals, true_res, rtol=1e-6, atol=1e-13 * scale,
+        res.residuals,
+        true_res,
+        rtol=1e-6,
+        atol=1e-13 * scale,
         err_msg=f"{label}: reported residuals are not ||Bx − θx||",
     )
     orth = np.linalg.norm(res.vectors.T @ res.vectors - np.eye(kk))
@@ -112,11 +115,6 @@ def test_lanczos_agrees_with_eigvalsh(name, n, seed, kind, block_size, k):
     assert np.all(res.residuals <= 1e-10 * max(1.0, np.abs(np.linalg.eigvalsh(B)).max()) * 1.01)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: when k > block_size, an explicit restart keeps only block_size Ritz vectors, so the 2nd..k-th "
-    "pairs never converge (n=100, k=3, block_size=1: residual ~3e-4 after 300 steps, converged=False)",
-)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_lanczos_k_larger_than_block_size_restarts(seed):
     """Oracle: eigvalsh. Plain Lanczos (block 1) asked for k = 3 pairs of a 100×100 matrix (restarts at the
@@ -148,8 +146,7 @@ def test_warm_start_from_exact_vector_converges_in_one_step(seed, block_size):
     w, V = np.linalg.eigh(B)
     k = block_size
     v0 = V[:, ::-1][:, :k]
-    res = lanczos(lambda X: B @ X, 80, k=k, block_size=block_size, v0=v0, tol=1e-8,
-                  rng=np.random.default_rng(seed))
+    res = lanczos(lambda X: B @ X, 80, k=k, block_size=block_size, v0=v0, tol=1e-8, rng=np.random.default_rng(seed))
     assert res.n_iter == 1 and res.n_matvec == block_size, f"seed {seed}: {res.n_iter} steps, {res.n_matvec} products"
     np.testing.assert_allclose(res.values, w[::-1][:k], rtol=0, atol=1e-12 * np.abs(w).max())
     assert res.converged
@@ -163,18 +160,13 @@ def test_warm_start_saves_products(seed):
     first = lanczos(lambda X: B @ X, 200, k=3, block_size=3, tol=1e-9, rng=np.random.default_rng(seed))
     B2 = B + 1e-5 * _random_symmetric(200, seed + 7) / 200
     cold = lanczos(lambda X: B2 @ X, 200, k=3, block_size=3, tol=1e-9, rng=np.random.default_rng(seed))
-    warm = lanczos(lambda X: B2 @ X, 200, k=3, block_size=3, v0=first.vectors, tol=1e-9,
-                   rng=np.random.default_rng(seed))
+    warm = lanczos(
+        lambda X: B2 @ X, 200, k=3, block_size=3, v0=first.vectors, tol=1e-9, rng=np.random.default_rng(seed)
+    )
     _check_result(warm, B2, 3, label=f"warm seed {seed}")
     assert warm.n_matvec < cold.n_matvec, f"seed {seed}: warm {warm.n_matvec} products, cold {cold.n_matvec}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Lanczos declares convergence after the first block when the warm start holds an exact "
-    "eigenvector that is not the top one (the random column of the block is never expanded); this makes the "
-    "dual-subgradient method see Ritz values far below λ_max (see test_solve)",
-)
 @pytest.mark.parametrize("seed", range(3))
 def test_warm_start_from_a_non_top_eigenvector_still_finds_the_top(seed):
     """Oracle: eigvalsh. A warm start that is an exact eigenvector for the 6th eigenvalue, filled up with one
@@ -199,8 +191,17 @@ def test_top_eigenpairs_dispatch():
     B = _random_symmetric(30, 2)
     top = np.linalg.eigvalsh(B)[-1]
     for method in ("lanczos", "lobpcg"):
-        res = top_eigenpairs(method, lambda X: B @ X, 30, k=1, tol=1e-10, rng=np.random.default_rng(0),
-                             block_size=2, max_dim=30, scale=None)
+        res = top_eigenpairs(
+            method,
+            lambda X: B @ X,
+            30,
+            k=1,
+            tol=1e-10,
+            rng=np.random.default_rng(0),
+            block_size=2,
+            max_dim=30,
+            scale=None,
+        )
         assert abs(res.values[0] - top) <= 1e-8, f"{method}: {res.values[0]} vs {top}"
     with pytest.raises(ValueError, match="`eigensolver`"):
         top_eigenpairs("arpack", lambda X: B @ X, 30)

@@ -168,7 +168,7 @@ def test_norm_bound_implicit():
     assert as_operator(WithNormBound(A)).norm_bound() == pytest.approx(np.linalg.norm(A))
 
 
-# -- bad input -------------------------------------------------------------------------------------------------
+# -- bad input -----------------------------------------------------------------------------------------------
 def _asym(n=5, seed=0):
     A = _random_symmetric(n, seed)
     A[0, 1] += 1.0
@@ -235,11 +235,6 @@ def test_implicit_shape_checks():
     assert as_operator(wrapped).n == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a 0×0 explicit matrix is accepted by as_operator (solve then fails with ZeroDivisionError; "
-    "an empty sparse matrix gives a bare 'zero-size array' ValueError)",
-)
 @pytest.mark.parametrize("M", [np.zeros((0, 0)), sp.csr_matrix((0, 0))], ids=["numpy", "csr"])
 def test_empty_matrix_is_refused(M):
     """Oracle: SPEC §1 needs n ≥ 1 (the implicit path already demands a positive size)."""
@@ -319,11 +314,6 @@ def test_non_finite_output_is_an_operator_error():
         sdpsolve.solve(NonFiniteLater(np.eye(4)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: complex products of an implicit operator are silently cast to their real part "
-    "(_operator._as_numpy uses np.asarray(Y, dtype=float64): only a ComplexWarning)",
-)
 @pytest.mark.filterwarnings("ignore:Casting complex values")
 @pytest.mark.parametrize("kind", ["linear_operator", "user"])
 def test_complex_implicit_operator_is_refused(kind):
@@ -336,7 +326,7 @@ def test_complex_implicit_operator_is_refused(kind):
         as_operator(M)
 
 
-# -- symmetrisation error bound ----------------------------------------------------------------------------------
+# -- symmetrisation error bound ------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("rel", [1e-11, 1e-13, 1e-16])
 @pytest.mark.parametrize("container", ["numpy", "csr", "user_to_dense_tuple"])

@@ -211,8 +211,10 @@ def run_model(name: str, X: np.ndarray, y: np.ndarray, args, eps_grid: np.ndarra
         cert = grad.certify(net, Xp, yp, args.eps)
         broken = sum(c.certified and a.adversarial for c, a in zip(cert, res))
         out["methods"]["pgd"]["gradcert_certified_but_attacked"] = int(broken)
-        print(f"{'pgd':10s} attack error    {100 * error_of(res):6.2f}%  ({elapsed:.1f} s for {len(yp)} images; "
-              f"{broken} Grad-cert certificates broken)")
+        print(
+            f"{'pgd':10s} attack error    {100 * error_of(res):6.2f}%  ({elapsed:.1f} s for {len(yp)} images; "
+            f"{broken} Grad-cert certificates broken)"
+        )
 
     # -- diagnostics -----------------------------------------------------------------------------------------
     logits = net.logits(X)
@@ -267,8 +269,13 @@ def plot_curves(results: list[dict], path: Path, eps: float) -> None:
         paper = PAPER[Path(res["file"]).stem]
         ax.plot([eps], [100 * paper["grad-cert"]], "o", color="C0", mfc="none", label="Grad-cert (paper)")
         if "pgd" in res["methods"]:
-            ax.plot([eps], [100 * res["methods"]["pgd"]["attack_error"]], "x", color="C3",
-                    label=f"PGD (n={res['methods']['pgd']['n']})")
+            ax.plot(
+                [eps],
+                [100 * res["methods"]["pgd"]["attack_error"]],
+                "x",
+                color="C3",
+                label=f"PGD (n={res['methods']['pgd']['n']})",
+            )
             ax.plot([eps], [100 * paper["pgd"]], "s", color="C3", mfc="none", label="PGD (paper)")
         ax.axhline(100 * res["clean_error"], color="grey", lw=0.8, label="clean error")
         ax.set_title(f"{res['network']} (n = {res['n']})")
@@ -285,34 +292,39 @@ def plot_curves(results: list[dict], path: Path, eps: float) -> None:
 
 def print_table(results: list[dict], args) -> None:
     pgd_n = args.pgd_count
-    head = ["network", "clean", f"PGD (n={pgd_n})", "Grad-cert", "spectral", "Frobenius", "| paper: PGD",
-            "Grad-cert"]
+    head = ["network", "clean", f"PGD (n={pgd_n})", "Grad-cert", "spectral", "Frobenius", "| paper: PGD", "Grad-cert"]
     rows = [head]
     for r in results:
         paper = PAPER[Path(r["file"]).stem]
         m = r["methods"]
-        rows.append([
-            r["network"],
-            f"{100 * r['clean_error']:.2f}%",
-            f"{100 * m['pgd']['attack_error']:.1f}%" if "pgd" in m else "-",
-            f"{100 * m['grad-cert']['certified_error']:.2f}%",
-            f"{100 * m['spectral']['certified_error']:.2f}%",
-            f"{100 * m['frobenius']['certified_error']:.2f}%",
-            f"| {100 * paper['pgd']:.0f}%",
-            f"{100 * paper['grad-cert']:.0f}%",
-        ])
+        rows.append(
+            [
+                r["network"],
+                f"{100 * r['clean_error']:.2f}%",
+                f"{100 * m['pgd']['attack_error']:.1f}%" if "pgd" in m else "-",
+                f"{100 * m['grad-cert']['certified_error']:.2f}%",
+                f"{100 * m['spectral']['certified_error']:.2f}%",
+                f"{100 * m['frobenius']['certified_error']:.2f}%",
+                f"| {100 * paper['pgd']:.0f}%",
+                f"{100 * paper['grad-cert']:.0f}%",
+            ]
+        )
     widths = [max(len(row[k]) for row in rows) for k in range(len(head))]
-    print(f"\ncertified / attack error at ε = {args.eps:g} on the first {args.count} MNIST test images "
-          f"(PGD: first {pgd_n} only — it is the slow part)")
+    print(
+        f"\ncertified / attack error at ε = {args.eps:g} on the first {args.count} MNIST test images "
+        f"(PGD: first {pgd_n} only — it is the slow part)"
+    )
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     print("\ntimings")
     for r in results:
         s = r["pair_sdps"]
         m = r["methods"]
-        line = (f"  {r['network']}: 45 pair SDPs {s['wall_time']:.1f} s (no cache, rtol {s['rtol']:g}, max gap "
-                f"{s['max_gap']:.1e}, {s['bound_kind']}); certification of {r['n']} images: "
-                + ", ".join(f"{k} {m[k]['certify_time']:.3g} s" for k in CERTIFIERS))
+        line = (
+            f"  {r['network']}: 45 pair SDPs {s['wall_time']:.1f} s (no cache, rtol {s['rtol']:g}, max gap "
+            f"{s['max_gap']:.1e}, {s['bound_kind']}); certification of {r['n']} images: "
+            + ", ".join(f"{k} {m[k]['certify_time']:.3g} s" for k in CERTIFIERS)
+        )
         if "pgd" in m:
             line += f"; PGD {m['pgd']['certify_time']:.1f} s for {m['pgd']['n']} images"
         print(line)
@@ -322,8 +334,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     check_data()
     info = machine()
-    print(f"machine: {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), {info['platform']}; "
-          f"load average {info.get('load_average_at_start')}; threads capped at {args.threads}")
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), {info['platform']}; "
+        f"load average {info.get('load_average_at_start')}; threads capped at {args.threads}"
+    )
     data = np.load(DATA / "mnist_test.npz")
     X = data["X"][: args.count].astype(np.float64)
     y = data["y"][: args.count].astype(np.int64)

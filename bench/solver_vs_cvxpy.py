@@ -342,6 +342,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rtol-large", type=float, default=1e-4, help="sdpsolve rtol on the large instances")
     ap.add_argument("--time-limit", type=float, default=None, help="sdpsolve time limit per run (s)")
     ap.add_argument("--cvxpy-time-limit", type=float, default=1800.0, help="CVXPY solver time limit (s)")
+    ap.add_argument("--no-large", action="store_true", help="only the small instances (no large sizes, no Grad-NN)")
     ap.add_argument("--grad-nn", type=Path, default=DEFAULT_GRAD_NN, help="path of grad_nn.npz")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -350,7 +351,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     sizes = args.sizes or ([20, 40] if args.quick else [50, 100, 150])
-    large = args.large_sizes or ([300] if args.quick else [1000, 2000, 5000])
+    large = [] if args.no_large else args.large_sizes or ([300] if args.quick else [1000, 2000, 5000])
     big_n = 2000 if args.quick else 20000
     out = args.out or ROOT / "bench" / "results" / (
         "solver_vs_cvxpy_quick.json" if args.quick else "solver_vs_cvxpy.json"
@@ -390,7 +391,9 @@ def main(argv=None) -> int:
             )
             del M
 
-    if args.grad_nn.exists():
+    if args.no_large:
+        pass
+    elif args.grad_nn.exists():
         M = grad_nn_matrix(args.grad_nn, 0, 1)
         bench_instance(rec, "grad_nn_cert_0v1", M, None, args, with_cvxpy=False, rtols=[args.rtol_large])
     else:

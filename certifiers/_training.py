@@ -523,16 +523,18 @@ def _spectral_radius(net: ReLUNetwork, y: np.ndarray, eps: float) -> np.ndarray:
 
 
 def _plot_history(history, path: Path, title: str) -> Path | None:
+    """Three panels (loss, clean error, held-out certified error) per epoch, drawn with the Agg canvas (no
+    pyplot, so no global backend state is touched)."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
         logger.warning("matplotlib is not installed (pip install sdpsolve[plot]); no plot written to %s", path)
         return None
     ep = [r.epoch for r in history]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig = Figure(figsize=(13, 3.6))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 3)
     axes[0].plot(ep, [r.loss for r in history], marker="o")
     axes[0].set_title("training loss")
     axes[1].plot(ep, [1 - r.train_accuracy for r in history], marker="o", label="train (clean)")
@@ -550,7 +552,6 @@ def _plot_history(history, path: Path, title: str) -> Path | None:
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -889,10 +890,10 @@ def train(
             net = _to_network(model)
         train_time = time.perf_counter() - start
 
-    comparison = None
-    if objective == "gradcert" and compare_sdp:
-        comparison = _compare_with_sdp(net, certificate, sdp_rtol, sdp_cache_dir, progress, seed)
-        logger.info(comparison.summary())
+        comparison = None
+        if objective == "gradcert" and compare_sdp:
+            comparison = _compare_with_sdp(net, certificate, sdp_rtol, sdp_cache_dir, progress, seed)
+            logger.info(comparison.summary())
 
     paths: dict = {}
     result = TrainResult(

@@ -231,9 +231,7 @@ def plan_methods(
             continue
         seen.add(name)
         if name not in registry:
-            raise UsageError(
-                f"--method: unknown method {name!r}; available: {', '.join(sorted(registry))}."
-            )
+            raise UsageError(f"--method: unknown method {name!r}; available: {', '.join(sorted(registry))}.")
         cls = registry[name]
         accepted = _accepted_parameters(cls)
         options = {}
@@ -334,9 +332,7 @@ def load_data(path, input_dim: int | None = None, n_classes: int | None = None) 
         raise UsageError(f"--data {path}: 'X' must be numeric, got dtype {X.dtype}.")
     X = X.reshape(X.shape[0], -1).astype(np.float64)
     if y.shape != (X.shape[0],):
-        raise UsageError(
-            f"--data {path}: labels must have shape ({X.shape[0]},) to match 'X', got {y.shape}."
-        )
+        raise UsageError(f"--data {path}: labels must have shape ({X.shape[0]},) to match 'X', got {y.shape}.")
     if input_dim is not None and X.shape[1] != input_dim:
         raise UsageError(
             f"--data {path}: examples have {X.shape[1]} features but the model (--model) takes {input_dim} inputs."
@@ -763,8 +759,14 @@ def _run_certify(args: argparse.Namespace) -> int:
         device=args.device,
         cache_dir=args.cache_dir,
     )
-    flag = {"rtol": "--rtol", "bound": "--bound", "early_stop": "--no-early-stop", "device": "--device",
-            "cache_dir": "--cache-dir", "cache": "--no-cache"}
+    flag = {
+        "rtol": "--rtol",
+        "bound": "--bound",
+        "early_stop": "--no-early-stop",
+        "device": "--device",
+        "cache_dir": "--cache-dir",
+        "cache": "--no-cache",
+    }
     for key in unused:
         print(
             f"sdpsolve certify: note: {flag[key]} is ignored: none of {', '.join(p.name for p in plans)} takes it.",
@@ -963,4 +965,3 @@ def _register_report() -> None:
 
 
 _register_report()
-

@@ -86,7 +86,8 @@ class Monitor:
     def check(self, n_iter: int, lower: float, upper_est: float) -> tuple[Status | None, str]:
         """Record a point; return (status, sentence) when the run must stop, else (None, "")."""
         gap = (upper_est - lower) / max(1.0, abs(upper_est))
-        info = IterationInfo(n_iter, float(lower), float(upper_est), float(gap), self.problem.op.n_matvec, self.elapsed())
+        info = IterationInfo(n_iter, float(lower), float(upper_est), float(gap), self.problem.op.n_matvec,
+                             self.elapsed())
         if self.settings.record_history:
             self.history.append(info.__dict__.copy())
         if upper_est - lower <= self.settings.target_scale * self.target(upper_est):

@@ -35,7 +35,7 @@ OPTION_KEYS = {
     "escape_scale": "size of the columns added along eigenvectors when the rank is raised (default 0.3)",
     "max_rank": "largest rank the saddle escape may reach (default ⌈√(2n)⌉ + 1)",
     "sweeps_per_check": "ascent sweeps/steps between two dual checks (grows by 1.5× up to max_sweeps_per_check)",
-    "max_sweeps_per_check": "cap of the sweeps between two checks (default 200; the schedule follows the observed rate)",
+    "max_sweeps_per_check": "cap of the sweeps between two checks (default 200; schedule from the observed rate)",
     "blas_threads": "BLAS threads during the solve (default 1 for n ≤ 5000: small products do not gain from threads)",
     "eigensolver": "'lanczos' (default) or 'lobpcg' for the eigen oracle inside the methods",
     "lr": "step size of the dual-subgradient method (Adam)",

@@ -44,8 +44,19 @@ def files(tmp_path_factory):
 
 
 def _certify(capsys, files, *extra):
-    argv = ["certify", "--model", str(files["model"]), "--data", str(files["data"]), "--cache-dir",
-            str(files["cache"]), "--no-progress", "--batch-size", "7", *extra]
+    argv = [
+        "certify",
+        "--model",
+        str(files["model"]),
+        "--data",
+        str(files["data"]),
+        "--cache-dir",
+        str(files["cache"]),
+        "--no-progress",
+        "--batch-size",
+        "7",
+        *extra,
+    ]
     code = cli.main(argv)
     out, err = capsys.readouterr()
     return code, out, err
@@ -68,8 +79,20 @@ def _by_method(records):
 def test_certify_records_contract_and_plugin_values(capsys, files, tmp_path):
     out_file = tmp_path / "run.jsonl"
     methods = ["grad-cert", "pgd", "ibp", "spectral"]
-    code, out, err = _certify(capsys, files, "--method", "grad-cert", "--method", "pgd,ibp", "--method",
-                              "spectral", "--eps", "0.02", "--out", str(out_file))
+    code, out, err = _certify(
+        capsys,
+        files,
+        "--method",
+        "grad-cert",
+        "--method",
+        "pgd,ibp",
+        "--method",
+        "spectral",
+        "--eps",
+        "0.02",
+        "--out",
+        str(out_file),
+    )
     assert code == 0, err
     header, records = _records(out_file)
     assert set(header["config"]["methods"]) == set(methods)
@@ -104,12 +127,24 @@ def test_certify_records_contract_and_plugin_values(capsys, files, tmp_path):
         assert f"{100 * bad / N:.1f}%" in line, (line, bad)
         assert ("attack error" if name == "pgd" else "certified error") in line
     assert f"clean error: {100 * np.mean(pred != y):.1f}% ({int(np.sum(pred != y))} of {N})" in out
+    # `sdpsolve report` reads the file and counts the same errors
+    assert cli.main(["report", str(out_file), "--no-plots", "--format", "json"]) == 0
+    rows = {r["method"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert set(rows) == set(methods)
+    for name in methods:
+        recs = by[name].values()
+        if name == "pgd":
+            assert rows[name]["attack_error"] == pytest.approx(np.mean([r["adversarial"] for r in recs]))
+        else:
+            assert rows[name]["certified_error"] == pytest.approx(np.mean([not r["certified"] for r in recs]))
+        assert rows[name]["model"] == "net" and rows[name]["n"] == N
 
 
 def test_gradcert_certificate_never_broken_by_pgd(capsys, files, tmp_path):
     out_file = tmp_path / "run.jsonl"
-    code, _, err = _certify(capsys, files, "--method", "pgd", "--method", "grad-cert", "--eps", "0.03",
-                            "--out", str(out_file))
+    code, _, err = _certify(
+        capsys, files, "--method", "pgd", "--method", "grad-cert", "--eps", "0.03", "--out", str(out_file)
+    )
     assert code == 0, err
     by = _by_method(_records(out_file)[1])
     certified = [i for i, r in by["grad-cert"].items() if r["certified"]]
@@ -136,15 +171,12 @@ def test_resume_skips_recorded_examples(capsys, files, tmp_path):
     assert len(second) == 1 + 2 * 20
     assert "20 (example, method) records were already in" in out
     recs = _records(out_file)[1]
-    assert sorted((r["method"], r["index"]) for r in recs) == sorted(
-        (m, i) for m in ("ibp", "pgd") for i in range(20)
-    )
+    assert sorted((r["method"], r["index"]) for r in recs) == sorted((m, i) for m in ("ibp", "pgd") for i in range(20))
     # a third run over the same range does no work and adds nothing
     assert _certify(capsys, files, *args, "--count", "20")[0] == 0
     assert out_file.read_text().splitlines() == second
     # the same file with another ε: refused, naming the flag
-    code, _, err = _certify(capsys, files, "--method", "ibp", "--method", "pgd", "--eps", "0.1",
-                            "--out", str(out_file))
+    code, _, err = _certify(capsys, files, "--method", "ibp", "--method", "pgd", "--eps", "0.1", "--out", str(out_file))
     assert code == 2 and "--out" in err and "eps" in err
 
 
@@ -156,8 +188,10 @@ def test_workers_give_the_same_records(capsys, files, tmp_path):
     assert code == 0, err
 
     def strip(path):
-        return sorted(({k: v for k, v in r.items() if k != "time"} for r in _records(path)[1]),
-                      key=lambda r: (r["method"], r["index"]))
+        return sorted(
+            ({k: v for k, v in r.items() if k != "time"} for r in _records(path)[1]),
+            key=lambda r: (r["method"], r["index"]),
+        )
 
     a, b = strip(serial), strip(parallel)
     assert len(a) == 3 * N
@@ -177,8 +211,24 @@ def test_attack_seed_changes_random_starts(capsys, files, tmp_path):
 def test_labels_key_and_summary_without_out(capsys, files, tmp_path):
     data = tmp_path / "labels.npz"
     np.savez(data, X=files["X"].reshape(N, 3, 4), labels=files["y"])
-    code = cli.main(["certify", "--model", str(files["model"]), "--data", str(data), "--method", "ibp",
-                     "--eps", "0", "--start", "3", "--count", "5", "--no-progress"])
+    code = cli.main(
+        [
+            "certify",
+            "--model",
+            str(files["model"]),
+            "--data",
+            str(data),
+            "--method",
+            "ibp",
+            "--eps",
+            "0",
+            "--start",
+            "3",
+            "--count",
+            "5",
+            "--no-progress",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     # ε = 0: certified iff correctly classified; examples 3..7 are all correctly labelled
@@ -228,19 +278,36 @@ def test_bad_input_exit_2_names_flag(capsys, files, tmp_path, change, flag):
 
 def test_gradcert_rejects_deep_network_naming_method(capsys, files, tmp_path):
     rng = np.random.default_rng(1)
-    deep = ReLUNetwork([rng.standard_normal((5, D)), rng.standard_normal((5, 5)), rng.standard_normal((K, 5))],
-                       [np.zeros(5), np.zeros(5), np.zeros(K)])
+    deep = ReLUNetwork(
+        [rng.standard_normal((5, D)), rng.standard_normal((5, 5)), rng.standard_normal((K, 5))],
+        [np.zeros(5), np.zeros(5), np.zeros(K)],
+    )
     path = tmp_path / "deep.npz"
     deep.save_npz(path)
-    code = cli.main(["certify", "--model", str(path), "--data", str(files["data"]), "--method", "grad-cert",
-                     "--eps", "0.1", "--no-progress", "--cache-dir", str(tmp_path)])
+    code = cli.main(
+        [
+            "certify",
+            "--model",
+            str(path),
+            "--data",
+            str(files["data"]),
+            "--method",
+            "grad-cert",
+            "--eps",
+            "0.1",
+            "--no-progress",
+            "--cache-dir",
+            str(tmp_path),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "--method grad-cert" in err and "one hidden layer" in err
 
 
 def test_options_reach_only_plugins_that_accept_them(capsys, files):
-    plans, unused = ccli.plan_methods(["grad-cert", "ibp", "pgd"], rtol=1e-3, bound="probabilistic", seed=5,
-                                      early_stop=False)
+    plans, unused = ccli.plan_methods(
+        ["grad-cert", "ibp", "pgd"], rtol=1e-3, bound="probabilistic", seed=5, early_stop=False
+    )
     opts = {p.name: p.options for p in plans}
     assert opts["grad-cert"] == {"rtol": 1e-3, "bound": "probabilistic", "rng": 5}
     assert opts["ibp"] == {} and opts["pgd"] == {}
@@ -266,8 +333,22 @@ def test_demo_runs_end_to_end(capsys, monkeypatch):
         return results[-1]
 
     monkeypatch.setattr(_demo, "run_demo", spy)
-    code = cli.main(["demo", "--count", "12", "--holdout", "60", "--train", "1500", "--hidden", "16",
-                     "--epochs", "4", "--no-progress"])
+    code = cli.main(
+        [
+            "demo",
+            "--count",
+            "12",
+            "--holdout",
+            "60",
+            "--train",
+            "1500",
+            "--hidden",
+            "16",
+            "--epochs",
+            "4",
+            "--no-progress",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     (res,) = results

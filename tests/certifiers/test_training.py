@@ -214,3 +214,18 @@ def test_cli_requires_objective_and_out(capsys):
     assert _main(["train", "--hidden", "4"]) == 2
     err = capsys.readouterr().err
     assert "--objective" in err and "--out" in err
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA device is present")
+def test_cli_rejects_cuda_without_a_device(tmp_path, capsys, mnist200):
+    code = _main(["train", "--objective", "normal", "--data", str(mnist200), "--out", str(tmp_path / "x.npz"),
+                  "--device", "cuda", "--no-progress"])
+    assert code == 2
+    assert "torch reports no CUDA device" in capsys.readouterr().err
+
+
+def test_progress_bar_shows_loss_accuracy_and_certified_error(pooled400, capsys):
+    train("gradcert", hidden=4, epochs=1, data=pooled400, holdout=50, progress=True, compare_sdp=False)
+    err = capsys.readouterr().err
+    for key in ("gradcert epoch 1/1", "loss=", "acc=", "hold_acc=", "cert_err="):
+        assert key in err, err[-500:]

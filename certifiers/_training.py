@@ -27,16 +27,17 @@ The gradcert objective is the paper's "loss + Σ λ_ij·(dual certificate)" with
   λ_ij = λ·(ε/4)·(1/B)[Σ_{k: y_k = i} p̃_kj + Σ_{k: y_k = j} p̃_ki] with p̃ = softmax(z̃): pairs that
   matter for the examples of the batch (whose certified margin is small) get large weights, as the
   hinge-loss bound of the paper weights the pairs by the examples whose adversarial hinge is active. Since
-  CE(z̃, y) ≥ the cross-entropy at the worst point of the ε-ball, the regulariser bounds the adversarial loss.
-  ``weighting="uniform"`` uses λ_ij = λ·(ε/4)/(K − 1) instead (CE(z, y) + λ·(ε/4)·mean over pairs of U).
+  every margin at every point of the ε-ball is ≤ z̃, CE(z̃, y) bounds the cross-entropy over the whole ball.
+  ``weighting="uniform"`` uses the constant λ_ij = λ·(ε/4)·2/(K(K − 1)) instead (the loss
+  CE(z, y) + λ·(ε/4)·mean over pairs of U_ij).
 
 Each c_ij is trained to minimise its own U_ij (the minimiser does not depend on the weight λ_ij), by a
 row-wise Adam that updates only the live pairs. It is parametrised as c_ij = exp(θ_ij) (some optimal c is
 ≥ 0 in both forms, so nothing is lost), started at the Gershgorin point of the initial network
-(c_k = Σ_l |M_kl|, where λ_max(M − diag c) ≤ 0): Adam on θ moves every c_k by relative steps, which
-measured 20–50× fewer steps to a given accuracy than Adam on c itself (entries of the optimal c span
-orders of magnitude). ε is ramped linearly from 0 over the first ``warmup`` epochs; the learning rates
-follow a cosine schedule.
+(c_k = Σ_l |M_kl|, where λ_max(M − diag c) ≤ 0): Adam on θ moves every c_k by relative steps (entries of
+the optimal c span orders of magnitude). Measured on two pairs of Grad-NN with the network fixed: within 6%
+of the SDP value after 100 steps and 0.7% after 500, where Adam on c itself was still 6% above after 1,000.
+ε is ramped linearly from 0 over the first ``warmup`` epochs; the learning rates follow a cosine schedule.
 
 Per epoch a held-out slice of the data (never trained on) gives the clean accuracy and the certified error:
 for ``gradcert`` from the *current* c_ij turned into proved bounds (:func:`pair_certificate_bounds`: each
@@ -67,6 +68,8 @@ from ._dual_cert import FORMS, DualCertificate, class_pairs, gershgorin_dual_poi
 from ._network import ReLUNetwork
 
 __all__ = [
+    "DEFAULT_EPOCHS",
+    "DEFAULT_LAMBDA",
     "OBJECTIVES",
     "CertificateComparison",
     "EpochRecord",
@@ -85,7 +88,11 @@ PAIR_MODES = ("class", "all")
 #: how the gradcert pair weights λ_ij are set
 WEIGHTINGS = ("adaptive", "uniform")
 #: default epochs per objective (the certificate objective needs longer for the c_ij to converge)
-DEFAULT_EPOCHS = {"normal": 30, "frobenius": 30, "spectral": 30, "pgd": 30, "gradcert": 40}
+DEFAULT_EPOCHS = {"normal": 30, "frobenius": 30, "spectral": 30, "pgd": 30, "gradcert": 60}
+#: default weight λ of the robust term per objective. The norm bounds are so loose at ε = 0.1 (ε√d = 2.8) that
+#: λ = 1 drives the Frobenius-regularised network to 17% held-out accuracy (measured, 30 epochs); 0.1 keeps
+#: it learning (85%; spectral 93%).
+DEFAULT_LAMBDA = {"normal": 0.0, "frobenius": 0.1, "spectral": 0.1, "pgd": 1.0, "gradcert": 1.0}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -570,9 +577,9 @@ def train(
     data=None,
     eps: float = 0.1,
     seed: int = 0,
-    lr: float = 1e-3,
+    lr: float = 3e-3,
     batch_size: int = 50,
-    lambda_: float = 1.0,
+    lambda_: float | None = None,
     holdout: int = 500,
     progress: bool = True,
     out=None,
@@ -609,8 +616,8 @@ def train(
     lr : float
         Adam learning rate of the network (cosine-decayed to 5% over the run).
     batch_size : int
-    lambda_ : float
-        Weight λ of the robust term (ignored by "normal").
+    lambda_ : float, optional
+        Weight λ of the robust term (default :data:`DEFAULT_LAMBDA` of the objective; unused by "normal").
     holdout : int
         Images split off (at random) before training, for the per-epoch metrics; 0 disables them.
     progress : bool
@@ -673,7 +680,7 @@ def train(
     seed = _check_int("seed", seed, 0)
     lr = _check_float("lr", lr, positive=True)
     batch_size = _check_int("batch_size", batch_size, 1)
-    lambda_ = _check_float("lambda_", lambda_)
+    lambda_ = DEFAULT_LAMBDA[objective] if lambda_ is None else _check_float("lambda_", lambda_)
     holdout = _check_int("holdout", holdout, 0)
     warmup = max(0, epochs // 4) if warmup is None else _check_int("warmup", warmup, 0)
     form = _check_choice("form", form, FORMS)
@@ -997,9 +1004,10 @@ def _build_train_parser(p) -> None:
     p.add_argument("--out", required=True, metavar="PATH.npz", help="where to save the network (.npz)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--eps", type=float, default=0.1, metavar="F", help="l∞ radius the regulariser targets (0.1)")
-    p.add_argument("--lr", type=float, default=1e-3, metavar="F", help="Adam learning rate (default 1e-3)")
-    p.add_argument("--lambda", dest="lambda_", type=float, default=1.0, metavar="F",
-                   help="weight of the robust term (default 1)")
+    p.add_argument("--lr", type=float, default=3e-3, metavar="F", help="Adam learning rate (default 3e-3)")
+    p.add_argument("--lambda", dest="lambda_", type=float, default=None, metavar="F",
+                   help="weight of the robust term (default: " + ", ".join(
+                       f"{k} {v:g}" for k, v in DEFAULT_LAMBDA.items() if k != "normal") + ")")
     p.add_argument("--device", default="cpu", metavar="cpu|cuda", help="torch device (default cpu)")
     p.add_argument("--batch-size", type=int, default=50, metavar="N", help="batch size (default 50)")
     p.add_argument("--holdout", type=int, default=500, metavar="N", help="held-out images for the curves (500)")
@@ -1028,7 +1036,7 @@ def _run_train(args) -> int:
     if not args.out.endswith(".npz"):
         raise UsageError(f"--out must be a path ending in .npz, got {args.out!r}.")
     for flag, value in (("--eps", args.eps), ("--lambda", args.lambda_)):
-        if not (math.isfinite(value) and value >= 0):
+        if value is not None and not (math.isfinite(value) and value >= 0):
             raise UsageError(f"{flag} must be a non-negative finite number, got {value}.")
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"--lr must be a positive finite number, got {args.lr}.")

@@ -25,7 +25,9 @@ An option given explicitly that no selected method accepts is reported on stderr
 ``model`` (the model file's stem), through :class:`certifiers._store.ResultStore` — a header line holds the run
 configuration (model and data fingerprints, methods and their options, ε); every record carries a ``key``
 (:func:`certifiers._store.key_for` of model, method, options, ε and index). Re-running the same command skips
-the examples already recorded and reports the summary over all requested examples.
+the examples already recorded and reports the summary over all requested examples. Records are written as each
+batch finishes, without an ``fsync`` per record (a killed run loses nothing; a machine crash at most the last
+records).
 
 Examples
 --------
@@ -787,7 +789,11 @@ def _run_certify(args: argparse.Namespace) -> int:
         from certifiers._store import ResultStore
 
         # the header is written before anything is prepared: options come from unprepared instances
-        key_options = {plan.name: plan.key_options() for plan in plans}
+        for plan in plans:
+            try:
+                key_options[plan.name] = plan.key_options()
+            except (ValueError, TypeError) as exc:
+                raise UsageError(f"--method {plan.name}: {exc}") from exc
         config = {
             "model": fingerprint,
             "model_name": model_name,
@@ -796,10 +802,13 @@ def _run_certify(args: argparse.Namespace) -> int:
             "eps": float(args.eps),
         }
         out_path = Path(args.out)
-        if out_path.parent and not out_path.parent.exists():
+        if not out_path.parent.exists():
             raise UsageError(f"--out {out_path}: folder {out_path.parent} does not exist.")
         try:
-            store = ResultStore(out_path, config)
+            # fsync per record costs ~2.5 ms here (175 s for 10,000 examples × 7 methods, against 2 s of
+            # Grad-cert lookups); without it a killed process still loses nothing, a machine crash at most
+            # the last records, which a rerun recomputes
+            store = ResultStore(out_path, config, fsync=False)
         except ValueError as exc:
             raise UsageError(f"--out {out_path}: {exc}") from None
     try:
@@ -818,8 +827,16 @@ def _certify_with_store(
 
     eps = float(args.eps)
 
+    keys: dict = {}
+    if store is not None:
+        keys = {
+            (p.name, int(i)): key_for(fingerprint, p.name, key_options[p.name], eps, int(i))
+            for p in plans
+            for i in indices
+        }
+
     def key(method: str, index: int) -> str:
-        return key_for(fingerprint, method, key_options[method], eps, int(index))
+        return keys[method, int(index)]
 
     done = None
     skipped = 0

@@ -969,16 +969,12 @@ add_command(
 )
 
 
-def _register_report() -> None:
-    try:
-        from . import _report
-    except ModuleNotFoundError as exc:  # the module may not exist in every checkout
-        if exc.name != f"{__package__}._report":
-            raise
-        return
-    register = getattr(_report, "register_cli", None)
-    if callable(register):
-        register()
+def _register_plugin_commands() -> None:
+    """``report`` (from :mod:`._report`) and ``train`` (from :mod:`._training`) register themselves."""
+    from . import _report, _training
+
+    _report.register_cli()
+    _training.register_cli()
 
 
-_register_report()
+_register_plugin_commands()

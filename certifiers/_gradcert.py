@@ -645,8 +645,12 @@ def pair_sdp_values(
     progress: bool = False,
     rng=0,
     engine: str = "numba",
+    workers: int = 1,
 ) -> PairSDPTable:
     """Solve the Grad-cert SDP of every unordered pair of classes of a one-hidden-layer network.
+
+    ``workers`` > 1 solves the pairs in that many processes (each pair keeps its own seed, so the table is the
+    same as a serial run's).
 
     For each pair i < j the operator M_ij (:class:`GradCertOperator` with v = V_i − V_j) is passed to
     :func:`sdpsolve.solve` with E = ∅; the table stores the solver's upper bound U_ij ≥ SDP(M_ij) as
@@ -720,7 +724,6 @@ def pair_sdp_values(
             logger.info("Grad-cert pair table loaded from cache %s", path_npz)
             return hit
 
-    from sdpsolve import solve
 
     W, V = network.weights[0], network.weights[1]
     S = np.zeros((K, K))
@@ -736,32 +739,35 @@ def pair_sdp_values(
         from tqdm.auto import tqdm
 
         iterator = tqdm(pairs, desc="Grad-cert pair SDPs", unit="pair")
-    for (i, j), seed in zip(iterator, seeds):
-        v, dv = _exact_difference(V[i], V[j])
-        op = GradCertOperator(W, v, engine=engine)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=_not_converged_warning())
-            res = solve(op, equal=None, rtol=rtol, bound=bound, rng=seed)
-        elapsed = time.perf_counter() - start
-        if res.bound_kind not in TABLE_BOUNDS:
-            raise RuntimeError(
-                f"the solver returned a bound of kind {res.bound_kind!r} for pair ({i}, {j}); a table needs "
-                f"one of {TABLE_BOUNDS}."
-            )
-        upper = float(res.upper)
-        corr = _difference_correction(W, dv)
-        if corr:
-            upper = _up(upper + corr)
-        S[i, j] = S[j, i] = upper
-        lower[i, j] = lower[j, i] = float(res.lower)
-        gap[i, j] = gap[j, i] = float(res.gap)
-        times[i, j] = times[j, i] = elapsed
-        n_matvec[i, j] = n_matvec[j, i] = int(res.n_matvec)
-        converged[i, j] = converged[j, i] = bool(res.converged)
-        kinds.append(res.bound_kind)
-        if res.bound_kind == "probabilistic":
-            fail += float(res.failure_probability)
+    workers = _check_workers(workers)
+    jobs = [(W, V[i], V[j], engine, rtol, bound, seed) for (i, j), seed in zip(pairs, seeds)]
+    if workers > 1:
+        import concurrent.futures as cf
+
+        pool = cf.ProcessPoolExecutor(max_workers=workers)
+        results = pool.map(_solve_pair, jobs)
+    else:
+        pool = None
+        results = map(_solve_pair, jobs)
+    try:
+        for (i, j), out in zip(iterator, results):
+            if out["bound_kind"] not in TABLE_BOUNDS:
+                raise RuntimeError(
+                    f"the solver returned a bound of kind {out['bound_kind']!r} for pair ({i}, {j}); a table "
+                    f"needs one of {TABLE_BOUNDS}."
+                )
+            S[i, j] = S[j, i] = out["upper"]
+            lower[i, j] = lower[j, i] = out["lower"]
+            gap[i, j] = gap[j, i] = out["gap"]
+            times[i, j] = times[j, i] = out["time"]
+            n_matvec[i, j] = n_matvec[j, i] = out["n_matvec"]
+            converged[i, j] = converged[j, i] = out["converged"]
+            kinds.append(out["bound_kind"])
+            if out["bound_kind"] == "probabilistic":
+                fail += out["failure_probability"]
+    finally:
+        if pool is not None:
+            pool.shutdown()
     if not converged.all():
         bad = [(i, j) for i, j in pairs if not converged[i, j]]
         warnings.warn(
@@ -778,6 +784,33 @@ def pair_sdp_values(
     if cache:
         _store_cached(table, path_npz, path_json)
     return table
+
+
+def _check_workers(workers) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"`workers` must be an integer >= 1, got {workers!r}.")
+    return int(workers)
+
+
+def _solve_pair(job) -> dict:
+    """One pair SDP (module level so that worker processes can run it)."""
+    from sdpsolve import solve
+
+    W, Vi, Vj, engine, rtol, bound, seed = job
+    v, dv = _exact_difference(Vi, Vj)
+    op = GradCertOperator(W, v, engine=engine)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=_not_converged_warning())
+        res = solve(op, equal=None, rtol=rtol, bound=bound, rng=seed)
+    elapsed = time.perf_counter() - start
+    upper = float(res.upper)
+    corr = _difference_correction(W, dv)
+    if corr:
+        upper = _up(upper + corr)
+    return {"upper": upper, "lower": float(res.lower), "gap": float(res.gap), "time": elapsed,
+            "n_matvec": int(res.n_matvec), "converged": bool(res.converged), "bound_kind": res.bound_kind,
+            "failure_probability": float(res.failure_probability)}
 
 
 def _not_converged_warning():
@@ -830,12 +863,15 @@ class GradCert(Certifier):
         cache: bool = True,
         rng=0,
         engine: str = "numba",
+        workers: int = 1,
     ):
         rtol = _check_rtol(rtol)
         bound = _check_bound(bound)
         if not isinstance(engine, str) or engine not in ENGINES:
             raise ValueError(f"`engine` must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}.")
-        super().__init__(rtol=rtol, bound=bound, cache_dir=cache_dir, cache=bool(cache), rng=rng, engine=engine)
+        workers = _check_workers(workers)
+        super().__init__(rtol=rtol, bound=bound, cache_dir=cache_dir, cache=bool(cache), rng=rng, engine=engine,
+                         workers=workers)
         self._tables: dict[str, PairSDPTable] = {}
 
     def prepare(self, network: ReLUNetwork, *, progress: bool = False) -> None:

@@ -483,3 +483,15 @@ def test_end_to_end_bounds_dominate_strong_attacks(seed, tmp_path):
         assert [r.certified for r in results] == [bool(np.all(np.delete(B[k], y[k]) < 0)) for k in range(len(X))]
     # the test exercises both outcomes
     assert n_certified > 0 and n_broken > 0, (n_certified, n_broken)
+
+
+def test_pair_table_with_workers_equals_serial():
+    """Oracle: the serial run. Each pair keeps its own seed, so two worker processes give the same table."""
+    rng = np.random.default_rng(3)
+    net = ReLUNetwork([rng.standard_normal((12, 6)), rng.standard_normal((4, 12))], [np.zeros(12), np.zeros(4)])
+    serial = pair_sdp_values(net, cache=False)
+    parallel = pair_sdp_values(net, cache=False, workers=2)
+    np.testing.assert_array_equal(serial.S, parallel.S)
+    assert serial.bound_kind == parallel.bound_kind == "rigorous"
+    with pytest.raises(ValueError, match="workers"):
+        pair_sdp_values(net, cache=False, workers=0)

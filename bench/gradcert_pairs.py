@@ -94,6 +94,7 @@ def main(argv=None) -> int:
     parser.add_argument("--bound", default="rigorous", choices=("rigorous", "probabilistic"))
     parser.add_argument("--engine", default="numba", choices=ENGINES)
     parser.add_argument("--blas-threads", type=int, default=None, help="cap the BLAS thread pools")
+    parser.add_argument("--workers", type=int, default=1, help="processes solving pairs in parallel")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "gradcert_pairs.json"))
     args = parser.parse_args(argv)
 
@@ -119,7 +120,8 @@ def main(argv=None) -> int:
 
         limiter = threadpool_limits(limits=args.blas_threads, user_api="blas")
     start = time.perf_counter()
-    table = pair_sdp_values(net, rtol=args.rtol, bound=args.bound, cache=False, engine=args.engine)
+    table = pair_sdp_values(net, rtol=args.rtol, bound=args.bound, cache=False, engine=args.engine,
+                            workers=args.workers)
     wall = time.perf_counter() - start
     if limiter is not None:
         limiter.restore_original_limits()
@@ -177,6 +179,7 @@ def main(argv=None) -> int:
             "engine": args.engine,
             "cache": False,
             "blas_threads": args.blas_threads,
+            "workers": args.workers,
         },
         "machine": machine(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -26,7 +26,7 @@ def _machine(m) -> str:
         return "machine not recorded"
     load = m.get("load_average_at_start")
     load = f", load average at start {load[0]:.1f}" if load else ""
-    return f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores{load}"
+    return f"{m.get('cpu', '?')}, {m.get('cores', m.get('cpu_count', '?'))} cores{load}"
 
 
 def solver_table() -> str:
@@ -136,7 +136,24 @@ def _hidden(d) -> str:
     return "?"
 
 
-SECTIONS = {"solver": solver_table, "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table}
+def pairs_table() -> str:
+    d = _load("gradcert_pairs.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/gradcert_pairs.py --workers 2`_"
+    st, sm = d["settings"], d["summary"]
+    keys = ("pairs", "wall_time", "sum_pair_time", "median_pair_time", "max_pair_time", "max_gap", "bound_kind",
+            "all_converged")
+    row = " | ".join(str(sm.get(k, "–")) if not isinstance(sm.get(k), float) else f"{sm[k]:.3g}" for k in keys)
+    workers = st.get("workers", 1)
+    return (f"Command: `.venv/bin/python bench/gradcert_pairs.py --workers {workers}` (Grad-NN, rtol "
+            f"{st['rtol']}, {st['bound']} bounds, no cache). Machine: {_machine(d['machine'])}.\n\n"
+            "| pairs | wall (s) | sum over pairs (s) | median pair (s) | max pair (s) | max gap | bound "
+            "| all converged |\n"
+            "|---|---|---|---|---|---|---|---|\n| " + row + " |")
+
+
+SECTIONS = {"pairs": pairs_table, "solver": solver_table, "gradcert": gradcert_table, "sdpcert": sdpcert_table,
+            "train": train_table}
 
 
 def render(text: str) -> str:

@@ -136,6 +136,19 @@ def _hidden(d) -> str:
     return "?"
 
 
+def gradnn_matrix_table() -> str:
+    d = _load("gradnn_matrix.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/gradnn_matrix.py`_"
+    out = [f"Command: `.venv/bin/python bench/gradnn_matrix.py` (n = {d['n']}, dense array, rtol 1e-4, rigorous bound; "
+           f"after one warm-up run). Machine: {_machine(d['machine'])}, load average {d['load_average_at_start']:.1f}.",
+           "", "| BLAS threads | seed | time (s) | rel. gap | bound | status |", "|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        out.append(f"| {r['blas_threads']} | {r['seed']} | {r['time']:.2f} | {r['gap']:.1e} | {r['bound_kind']} "
+                   f"| {r['status']} |")
+    return "\n".join(out)
+
+
 def pairs_table() -> str:
     d = _load("gradcert_pairs.json")
     if not d:
@@ -152,7 +165,7 @@ def pairs_table() -> str:
             "|---|---|---|---|---|---|---|---|\n| " + row + " |")
 
 
-SECTIONS = {"pairs": pairs_table, "solver": solver_table, "gradcert": gradcert_table, "sdpcert": sdpcert_table,
+SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table, "gradcert": gradcert_table, "sdpcert": sdpcert_table,
             "train": train_table}
 
 

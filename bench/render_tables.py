@@ -165,8 +165,8 @@ def pairs_table() -> str:
             "|---|---|---|---|---|---|---|---|\n| " + row + " |")
 
 
-SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table, "gradcert": gradcert_table, "sdpcert": sdpcert_table,
-            "train": train_table}
+SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
+            "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table}
 
 
 def render(text: str) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._machine import cpu_model  # noqa: E402
 from certifiers._gradcert import ENGINES, pair_sdp_values  # noqa: E402
 from certifiers._network import from_npz  # noqa: E402
 
@@ -38,14 +39,7 @@ DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 
 def machine() -> dict:
     """What the timings were taken on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     info = {
         "platform": platform.platform(),
         "python": platform.python_version(),

@@ -56,6 +56,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._machine import cpu_model  # noqa: E402
 from certifiers import get_certifier  # noqa: E402
 from certifiers._network import from_npz  # noqa: E402
 from certifiers.cli import limit_threads  # noqa: E402
@@ -72,14 +73,7 @@ CERTIFIERS = ("grad-cert", "spectral", "frobenius")
 
 def machine() -> dict:
     """CPU model, cores and library versions of the machine the timings were taken on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import torch
 
     info = {

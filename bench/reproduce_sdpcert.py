@@ -29,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._machine import cpu_model  # noqa: E402
 from certifiers import get_certifier, load_network  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
@@ -39,15 +40,7 @@ MOSEK = {0: {1: -7.978, 2: -3.681, 3: -4.353, 4: -6.836, 5: -6.946, 6: -11.302, 
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}"
 
 
 def main(argv=None) -> int:

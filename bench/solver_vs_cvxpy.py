@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sdpsolve  # noqa: E402
+from bench._machine import cpu_model  # noqa: E402
 from sdpsolve._io import load_problem, write_gset  # noqa: E402
 
 DEFAULT_GRAD_NN = ROOT.parent / "shared" / "data" / "raghunathan18" / "grad_nn.npz"
@@ -63,15 +64,7 @@ DEFAULT_GRAD_NN = ROOT.parent / "shared" / "data" / "raghunathan18" / "grad_nn.n
 # -- machine ---------------------------------------------------------------------------------------------
 def machine_info() -> dict:
     """CPU model, core counts and library versions."""
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

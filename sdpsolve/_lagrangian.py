@@ -90,10 +90,6 @@ class _Counted:
     def __init__(self):
         self.n = 0
 
-    def wrap(self, obj):
-        op = as_operator(obj, check=False)
-        return op
-
     def add(self, op):
         self.n += op.n_matvec
         op.n_matvec = 0

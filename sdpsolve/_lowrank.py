@@ -79,7 +79,6 @@ class MixingAscent(_Ascent):
     its rows one by one). Small classes and matrices without such structure use the numba row sweep.
     """
 
-    name = "mixing"
     min_block = 32
 
     def __init__(self, problem, settings):
@@ -208,7 +207,6 @@ def lbfgs_maximise_rows(value_grad, V: np.ndarray, mask: np.ndarray, iters: int,
 class LBFGSAscent(_Ascent):
     """Matrix-free ascent: :func:`lbfgs_maximise_rows` on f(V) = tr(Vᵀ M V) (one product M·V per step)."""
 
-    name = "lowrank"
 
     def run(self, V, k):
         op = self.problem.op

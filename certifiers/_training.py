@@ -64,10 +64,11 @@ import math
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+
+from sdpsolve._validation import check_choice, check_nonneg_float, check_positive_int
 
 from ._dual_cert import FORMS, DualCertificate, class_pairs, gershgorin_dual_point, pair_certificate_bounds
 from ._network import ReLUNetwork
@@ -262,30 +263,6 @@ class TrainResult:
 # ---------------------------------------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------------------------------------
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"`{name}` must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_float(name: str, value, *, positive: bool = False) -> float:
-    rule = "a positive finite float" if positive else "a non-negative finite float"
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"`{name}` must be {rule}, got {value!r} of type {type(value).__name__}.")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"`{name}` must be {rule}, got {value!r}.")
-    return value
-
-
-def _check_choice(name: str, value, choices) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}.")
-    return value
-
-
 def _check_device(device):
     import torch
 
@@ -691,27 +668,27 @@ def train(
     """
     import torch
 
-    objective = _check_choice("objective", objective, OBJECTIVES)
-    hidden = _check_int("hidden", hidden, 1)
-    epochs = DEFAULT_EPOCHS[objective] if epochs is None else _check_int("epochs", epochs, 1)
-    eps = _check_float("eps", eps)
-    seed = _check_int("seed", seed, 0)
-    lr = _check_float("lr", lr, positive=True)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    lambda_ = DEFAULT_LAMBDA[objective] if lambda_ is None else _check_float("lambda_", lambda_)
-    holdout = _check_int("holdout", holdout, 0)
-    warmup = max(0, epochs // 4) if warmup is None else _check_int("warmup", warmup, 0)
-    form = _check_choice("form", form, FORMS)
-    loss_name = _check_choice("loss", loss, LOSSES)
-    pairs_per_step = _check_choice("pairs_per_step", pairs_per_step, PAIR_MODES)
-    weighting = _check_choice("weighting", weighting, WEIGHTINGS)
-    c_lr = _check_float("c_lr", c_lr, positive=True)
-    lanczos_steps = _check_int("lanczos_steps", lanczos_steps, 1)
-    polish_steps = _check_int("polish_steps", polish_steps, 0)
-    pgd_steps = _check_int("pgd_steps", pgd_steps, 1)
-    sdp_rtol = _check_float("sdp_rtol", sdp_rtol, positive=True)
+    objective = check_choice("objective", objective, OBJECTIVES)
+    hidden = check_positive_int("hidden", hidden, minimum=1)
+    epochs = DEFAULT_EPOCHS[objective] if epochs is None else check_positive_int("epochs", epochs, minimum=1)
+    eps = check_nonneg_float("eps", eps)
+    seed = check_positive_int("seed", seed, minimum=0)
+    lr = check_nonneg_float("lr", lr, positive=True)
+    batch_size = check_positive_int("batch_size", batch_size, minimum=1)
+    lambda_ = DEFAULT_LAMBDA[objective] if lambda_ is None else check_nonneg_float("lambda_", lambda_)
+    holdout = check_positive_int("holdout", holdout, minimum=0)
+    warmup = max(0, epochs // 4) if warmup is None else check_positive_int("warmup", warmup, minimum=0)
+    form = check_choice("form", form, FORMS)
+    loss_name = check_choice("loss", loss, LOSSES)
+    pairs_per_step = check_choice("pairs_per_step", pairs_per_step, PAIR_MODES)
+    weighting = check_choice("weighting", weighting, WEIGHTINGS)
+    c_lr = check_nonneg_float("c_lr", c_lr, positive=True)
+    lanczos_steps = check_positive_int("lanczos_steps", lanczos_steps, minimum=1)
+    polish_steps = check_positive_int("polish_steps", polish_steps, minimum=0)
+    pgd_steps = check_positive_int("pgd_steps", pgd_steps, minimum=1)
+    sdp_rtol = check_nonneg_float("sdp_rtol", sdp_rtol, positive=True)
     if threads is not None:
-        threads = _check_int("threads", threads, 1)
+        threads = check_positive_int("threads", threads, minimum=1)
     dev = _check_device(device)
     if threads is None and dev.type == "cpu":
         threads = 1

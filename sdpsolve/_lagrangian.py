@@ -28,6 +28,7 @@ from ._errors import NotConvergedWarning
 from ._lagrangian_problem import LagrangianProblem, project_multipliers
 from ._lowrank import lbfgs_maximise_rows
 from ._operator import as_operator
+from ._problem import dual_from_primal
 from ._result import Status
 from ._validation import as_rng, check_choice, check_nonneg_float, check_positive_int, check_probability
 
@@ -275,8 +276,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         # dual point from the primal for M(θ)
         opt = as_operator(problem.operator(theta), check=False)
         G = opt.matmat(V)
-        raw = np.einsum("ij,ij->i", G, V)
-        c = np.where(mask, raw, np.maximum(raw, 0.0))
+        c, _ = dual_from_primal(mask, G, V)
         seed = V if u is None else np.hstack([V, u])
         est = lanczos(ShiftedOperator(opt, c), n, k=1, block_size=min(n, seed.shape[1] + 1), v0=seed, tol=1e-8,
                       maxiter=100, rng=gen, value_tol=1e-6 * max(1.0, abs(lower)) / n)
@@ -332,8 +332,8 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     if best is None or (kind != "estimate" and status is not Status.CONVERGED and decision is None):
         # make sure the reported bound is certified at the final iterate too
         opt = as_operator(problem.operator(theta), check=False)
-        raw = np.einsum("ij,ij->i", opt.matmat(V), V)
-        certify(opt, np.where(mask, raw, np.maximum(raw, 0.0)), V, theta, 0.25 * max(atol, rtol * abs(lower)))
+        c, _ = dual_from_primal(mask, opt.matmat(V), V)
+        certify(opt, c, V, theta, 0.25 * max(atol, rtol * abs(lower)))
     upper, bkind, fp, c_best, theta_best = best
     gap = (upper - lower) / max(1.0, abs(upper))
     elapsed = time.perf_counter() - start

@@ -261,7 +261,7 @@ def run_lowrank(problem: Problem, settings: Settings, ascent_cls) -> MethodOutpu
         V = ascent.run(V, k)
         n_iter += k
         G = problem.op.matmat(V)
-        c, lower = dual_from_primal(problem, G, V)
+        c, lower = dual_from_primal(problem.mask, G, V)
         value_tol = 0.05 * monitor.target(best[0] if best else abs(lower) + 1.0) / n
         t, u = top_eigenvector(problem, settings, c, u, value_tol=value_tol, factor=V)
         upper_est = estimate_upper(problem, c, t)

@@ -46,6 +46,7 @@ class Operator:
         self.n = int(n)
         self.shape = (self.n, self.n)
         self.n_matvec = 0
+        self._dense = None
 
     # -- products ---------------------------------------------------------------------------------------
     def _matmat(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -79,9 +80,14 @@ class Operator:
 
         For an implicit operator without an exact ``to_dense`` the matrix is *defined* as the operator's
         products with the identity, as computed; only the symmetrisation is accounted for in ``err``.
+        Computed once per operator (the method and the final bound share it); treat B as read-only.
         """
-        raw = self._raw_dense()
-        return symmetrise_with_error(raw)
+        if self._dense is None:
+            self._dense = self._to_dense()
+        return self._dense
+
+    def _to_dense(self) -> tuple[np.ndarray, float]:
+        return symmetrise_with_error(self._raw_dense())
 
     def _raw_dense(self) -> np.ndarray:
         out = np.empty((self.n, self.n))
@@ -122,7 +128,7 @@ class DenseOperator(Operator):
     def diagonal(self):
         return np.diag(self.A).copy()
 
-    def to_dense(self):
+    def _to_dense(self):
         return symmetrise_with_error(self.A)
 
     def norm_bound(self):
@@ -144,7 +150,7 @@ class SparseOperator(Operator):
     def diagonal(self):
         return np.asarray(self.A.diagonal(), dtype=np.float64)
 
-    def to_dense(self):
+    def _to_dense(self):
         return symmetrise_with_error(self.A.toarray())
 
     def norm_bound(self):
@@ -180,7 +186,7 @@ class CallableOperator(Operator):
             raise OperatorError("`M` product returned NaN or inf entries.")
         return Y
 
-    def to_dense(self):
+    def _to_dense(self):
         exact = getattr(self.obj, "to_dense", None)
         if callable(exact):
             out = exact()
@@ -224,7 +230,7 @@ class TorchOperator(Operator):
     def diagonal(self):
         return self.T.diagonal().cpu().numpy().copy()
 
-    def to_dense(self):
+    def _to_dense(self):
         return symmetrise_with_error(self.T.cpu().numpy())
 
     def norm_bound(self):

@@ -137,11 +137,11 @@ def top_eigenvector(problem: Problem, settings: Settings, c: np.ndarray, v0, *, 
     return float(res.values[0]), res.vectors
 
 
-def dual_from_primal(problem: Problem, G: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, float]:
-    """c_i = <(MV)_i, v_i> (clipped at 0 for i ∉ E) and the primal value tr(Vᵀ M V)."""
+def dual_from_primal(mask: np.ndarray, G: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, float]:
+    """c_i = <(MV)_i, v_i> (clipped at 0 for i ∉ E, ``mask`` marking E) and the primal value tr(Vᵀ M V)."""
     raw = np.einsum("ij,ij->i", G, V)
     lower = float(raw.sum())
-    c = np.where(problem.mask, raw, np.maximum(raw, 0.0))
+    c = np.where(mask, raw, np.maximum(raw, 0.0))
     return c, lower
 
 

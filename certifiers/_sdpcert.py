@@ -74,7 +74,11 @@ class SDPCert(Certifier):
             xl, xu = lb.x_lower[-1], lb.x_upper[-1]
             decided_uncertifiable = pred[k] != y[k]
             details = {}
-            for j in range(K):
+            # the targets closest to winning at x̄ first: with early decision, an example that cannot be
+            # certified is then usually decided by its first target and the others keep their interval bounds
+            logits = network.logits(X[k][None, :])[0]
+            for j in np.argsort(-logits, kind="stable"):
+                j = int(j)
                 if j == y[k]:
                     continue
                 c = WL[j] - WL[y[k]]

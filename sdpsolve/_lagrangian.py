@@ -43,7 +43,10 @@ class LagrangianResult:
     objective of the low-rank primal point ``factor``, which satisfies the extra rows only up to
     ``violation`` (max scaled violation), so it is an estimate of a lower bound, not a certificate.
     ``decision`` is "below" when the certified upper bound is < ``stop_below``, "above" when a primal
-    point with violation ≤ ``viol_tol`` has objective > ``stop_above``, else None.
+    point shows the optimum is > ``stop_above``, else None. That primal test asks for a violation ≤
+    ``decide_viol`` and ``lower − Σ_k |θ_k| |g_k|⁻ > stop_above`` (the first-order change of the optimum when
+    the rows are relaxed by the violations g_k⁻, priced by the current multipliers): an estimate, which only
+    ends the search; it never enters ``upper``.
     """
 
     lower: float
@@ -72,14 +75,16 @@ class LagrangianResult:
 
 
 LAGRANGIAN_OPTIONS = {
-    "rank": "rank of the primal factor (default 8)",
-    "inner_iters": "L-BFGS steps per augmented-Lagrangian round (default 40)",
+    "rank": "rank of the primal factor (default min(n, 16))",
+    "inner_iters": "L-BFGS steps per augmented-Lagrangian round (default 100)",
     "rho": "initial penalty (default: the scale of the objective)",
     "rho_growth": "factor applied to the penalty when the violation does not shrink enough (default 2)",
-    "rho_max": "cap of the penalty, relative to its initial value (default 1e4)",
+    "rho_max": "cap of the penalty, relative to its initial value (default 100)",
     "viol_tol": "largest scaled violation for a primal point to count as feasible (default 1e-4)",
+    "decide_viol": "largest scaled violation of a primal point that decides 'above' (default 1e-3)",
     "delta": "failure probability of the probabilistic bound (default 1e-9)",
     "certify_every": "rounds between two certified bounds (default 5; the estimate is used in between)",
+    "estimate_steps": "block-Lanczos steps of the per-round estimate of λ_max (default 60)",
     "inner_solve": "at certification points also bound h(θ) = SDP(M(θ)) + const(θ) with sdpsolve.solve (default True)",
     "blas_threads": "BLAS threads during the solve (default 1)",
 }
@@ -180,9 +185,10 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         raise ValueError(f"unknown `options` keys {unknown}; known keys: {sorted(LAGRANGIAN_OPTIONS)}.")
     delta = check_probability("options['delta']", opts.get("delta", 1e-9))
     gen = as_rng(rng)
-    r = int(opts.get("rank", min(n, 8)))
-    inner_iters = int(opts.get("inner_iters", 40))
+    r = int(opts.get("rank", min(n, 16)))
+    inner_iters = int(opts.get("inner_iters", 100))
     viol_tol = float(opts.get("viol_tol", 1e-4))
+    decide_viol = float(opts.get("decide_viol", 1e-3))
     growth = float(opts.get("rho_growth", 2.0))
     certify_every = int(opts.get("certify_every", 5))
     inner = bool(opts.get("inner_solve", True))
@@ -207,7 +213,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     G0 = op0.matmat(V)
     counter.add(op0)
     rho = float(opts.get("rho", max(1.0, float(np.linalg.norm(G0)) / math.sqrt(n))))
-    rho_cap = rho * float(opts.get("rho_max", 1e4))
+    rho_cap = rho * float(opts.get("rho_max", 100.0))
 
     def ghat(Vx):
         return (np.asarray(problem.constraint_values(Vx)) - 0.0) / scale
@@ -278,8 +284,10 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         G = opt.matmat(V)
         c, _ = dual_from_primal(mask, G, V)
         seed = V if u is None else np.hstack([V, u])
-        est = lanczos(ShiftedOperator(opt, c), n, k=1, block_size=min(n, seed.shape[1] + 1), v0=seed, tol=1e-8,
-                      maxiter=100, rng=gen, value_tol=1e-6 * max(1.0, abs(lower)) / n)
+        # the per-round estimate only steers the method: a small block warm-started from the last top vector
+        est = lanczos(ShiftedOperator(opt, c), n, k=1, block_size=min(n, 2), v0=V[:, :1] if u is None else u,
+                      tol=1e-6, maxiter=int(opts.get("estimate_steps", 60)), rng=gen,
+                      value_tol=1e-6 * max(1.0, abs(lower)) / n)
         counter.add(opt)
         u = est.vectors
         const = _constant_upper(beta, c0, theta)
@@ -306,10 +314,11 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             status, decision = Status.CONVERGED, "below"
             message = f"decided: certified upper bound {cur_upper:.6g} < {stop_below:g} after {it} rounds"
             break
-        if stop_above is not None and viol <= viol_tol and lower > stop_above:
+        priced = lower - float(np.sum(np.abs(mu) * viol_vec))
+        if stop_above is not None and viol <= decide_viol and priced > stop_above:
             status, decision = Status.CONVERGED, "above"
-            message = (f"decided: primal value {lower:.6g} > {stop_above:g} with violation {viol:.1e} after "
-                       f"{it} rounds (the relaxation cannot certify)")
+            message = (f"decided: primal value {lower:.6g} (priced violation: {priced:.6g}) > {stop_above:g} with "
+                       f"violation {viol:.1e} after {it} rounds (the relaxation cannot certify)")
             break
         tol = max(atol, rtol * max(1.0, abs(best_est)))
         if viol <= viol_tol and best_est - lower <= 0.5 * tol:

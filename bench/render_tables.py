@@ -87,21 +87,23 @@ def sdpcert_table() -> str:
     d = _load("reproduce_sdpcert.json")
     if not d:
         return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
-    out = [f"Command: `.venv/bin/python bench/reproduce_sdpcert.py --count {d['count']} --time-limit {d['time_limit']}"
-           f" --sanity` (ε = {d['eps']}; first {d['count']} test images only). Machine: {d['machine']}.", "",
-           "| network | clean error | method | error | median s per (example, class) | paper |",
-           "|---|---|---|---|---|---|"]
-    paper = {"grad_nn": {"pgd": 15, "lp": 97, "sdp-cert": 20}, "lp_nn": {"pgd": 18, "lp": 22, "sdp-cert": 20},
-             "pgd_nn": {"pgd": 9, "lp": 100, "sdp-cert": 18}}
+    out = [f"Command: `.venv/bin/python bench/reproduce_sdpcert.py --count {d['count']} --time-limit {d['time_limit']}`"
+           f" (ε = {d['eps']}; test images {d['start']}…{d['start'] + d['count'] - 1}; one process, one thread; the "
+           "runs are resumable stores in `bench/results/sdpcert_runs/`) and `... --sanity`. "
+           f"Machine: {d['machine']}.", "",
+           "| network | clean error | method | images | certified / attack error | paper | "
+           "s per (example, class): median / p90 / total |",
+           "|---|---|---|---|---|---|---|"]
     for net, v in d["nets"].items():
-        for meth, r in v["methods"].items():
-            med = r.get("per_target_median")
-            out.append(f"| {net} | {100 * v['clean_error']:.0f}% | {meth} | {100 * r['error']:.0f}% | "
-                       f"{med:.1f} |" if med is not None else
-                       f"| {net} | {100 * v['clean_error']:.0f}% | {meth} | {100 * r['error']:.0f}% | – |")
-            out[-1] += f" {paper.get(net, {}).get(meth, '–')}{'%' if meth in paper.get(net, {}) else ''} |"
+        for meth, r in sorted(v["methods"].items(), key=lambda kv: (kv[0] != "pgd", kv[0])):
+            times = (f"{r['per_target_median']:.1f} / {r['per_target_p90']:.1f} / {r['per_target_total']:.0f}"
+                     if r.get("per_target_median") is not None else "–")
+            paper = "–" if r.get("paper") is None else f"{r['paper']}%"
+            out.append(f"| {net} | {100 * v['clean_error']:.0f}% | {meth} | {r['n']} | {100 * r['error']:.0f}% | "
+                       f"{paper} | {times} |")
     if d.get("sanity"):
-        out += ["", "PGD-NN sanity check against the third-party MOSEK optima (no early stop):", "",
+        out += ["", "PGD-NN sanity check against the third-party MOSEK optima (no early stop; our relaxation adds the "
+                "rows of the stable-active neurons, so its optimum is ≤ the SPEC §5 optimum):", "",
                 "| instance | MOSEK optimum | our certified upper bound | our primal value (violation) | time (s) |",
                 "|---|---|---|---|---|"]
         for k, s in d["sanity"].items():
@@ -165,8 +167,42 @@ def pairs_table() -> str:
             "|---|---|---|---|---|---|---|---|\n| " + row + " |")
 
 
+def throughput_table() -> str:
+    d = _load("certify_throughput.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/certify_throughput.py`_"
+    s, m = d["settings"], d["machine"]
+    end = m.get("load_average_at_end")
+    out = [f"Command: `.venv/bin/python bench/certify_throughput.py --count {s['count']} --gradcert-count "
+           f"{s['gradcert_count']} --max-iter {s['max_iter']} --time-limit {s['time_limit']:g}` (ε = {s['eps']}, one "
+           f"thread per worker; sdp-cert bounded by {s['max_iter']} rounds per target). Machine: {_machine(m)}"
+           + (f", at the end {end[0]:.1f}" if end else "") + " (shared with other jobs: the load average counts "
+           "their processes too).", "",
+           "| method | network | examples | mode | workers | start (s) | wall (s) | examples/s | speed-up "
+           "| Dask overhead: incl. start / cluster running | certified error | same records as serial | load |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def pct(x):
+        return "–" if x is None else f"{x:+.1f}%"
+
+    for r in d["rows"]:
+        start = "–" if r.get("start") is None else f"{r['start']:.2f}"
+        over = ("–" if r["mode"] != "dask" else
+                f"{pct(r.get('dask_overhead_pct'))} / {pct(r.get('dask_overhead_running_pct'))}")
+        out.append(f"| {r['method']} | {r['network']} | {r['examples']} | {r['mode']} | {r['workers']} | {start} "
+                   f"| {r['wall']:.2f} | {r['examples_per_s']:.3g} | {r['speedup']:.2f}× | {over} "
+                   f"| {100 * r['certified_error']:.1f}% | {'yes' if r['same_as_serial'] else 'no'} "
+                   f"| {r['load1_at_start']:.1f} |")
+    out += ["", "Speed-up: against 1 worker in the command's own process. Dask overhead: wall time of the Dask run "
+            "(cluster start + run, or the run alone on the running cluster) against local processes with the same "
+            "number of workers. Start: starting the LocalCluster and importing the package on its workers (the "
+            "process pool's start is inside its wall time)."]
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
-            "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table}
+            "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
+            "throughput": throughput_table}
 
 
 def render(text: str) -> str:

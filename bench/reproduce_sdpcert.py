@@ -1,14 +1,20 @@
-"""Reproduction (partial) of the NeurIPS 2018 SDP-cert table on the shipped networks, ε = 0.1.
+"""Reproduction of the NeurIPS 2018 SDP-cert table on the shipped networks, ε = 0.1.
 
-For the first ``--count`` MNIST test images and each network (Grad-NN, LP-NN, PGD-NN): clean error, PGD attack
-error, certified error of ibp / crown / lp and of sdp-cert (ibp bounds as in the paper; optionally crown bounds
-with the LP triangle rows), with the time per (example, target class). A sanity check solves PGD-NN test-0 and
-test-1 against every target without early stop (``--sanity``) and prints our certified upper bound and our
-primal value beside the third-party MOSEK optima from the data README.
+For the MNIST test images ``--start`` … ``--start + --count − 1`` and each network (Grad-NN, LP-NN, PGD-NN):
+clean error, PGD attack error, certified error of ibp / crown / lp and of sdp-cert (ibp bounds as in the
+paper), and with ``--better`` sdp-cert with crown bounds and the LP triangle rows, with the time per
+(example, target class): median, 90th percentile and total.
+
+The work runs through ``sdpsolve certify --out`` (one resumable JSON-lines store per network and option set
+under ``bench/results/sdpcert_runs/``), so an interrupted run is resumed by running the same command again,
+and a longer run (a larger ``--count``) reuses what is recorded. The summary is computed from the stores.
+A sanity check (``--sanity``) solves PGD-NN test-0 and test-1 against every target without early stop and
+prints our certified upper bound and our primal value beside the third-party MOSEK optima of the data README.
 
 Usage::
 
-    .venv/bin/python bench/reproduce_sdpcert.py --count 5 --time-limit 10 --sanity
+    .venv/bin/python bench/reproduce_sdpcert.py --count 100 [--nets pgd_nn] [--better] [--workers 2]
+    .venv/bin/python bench/reproduce_sdpcert.py --summary-only      # tables from what is recorded
 
 Writes bench/results/reproduce_sdpcert.json. Prints the machine first.
 """
@@ -19,8 +25,8 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -30,26 +36,101 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._machine import cpu_model  # noqa: E402
-from certifiers import get_certifier, load_network  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
+RUNS = ROOT / "bench" / "results" / "sdpcert_runs"
+NETS = ("grad_nn", "lp_nn", "pgd_nn")
 PAPER = {"grad_nn": {"pgd": 15, "lp": 97, "sdp-cert": 20}, "lp_nn": {"pgd": 18, "lp": 22, "sdp-cert": 20},
          "pgd_nn": {"pgd": 9, "lp": 100, "sdp-cert": 18}}
 MOSEK = {0: {1: -7.978, 2: -3.681, 3: -4.353, 4: -6.836, 5: -6.946, 6: -11.302, 7: -6.759, 9: -5.043},
          1: {1: -4.917, 2: -0.892, 3: -0.442, 4: 0.102, 5: -0.215, 6: -8.222, 7: 2.548, 9: 4.245}}
+#: (label in the table, store suffix, certify arguments)
+VARIANTS = {
+    "paper": ("sdp-cert", "", ["--method", "pgd,ibp,crown,lp,sdp-cert"]),
+    "better": ("sdp-cert+crown+triangle", "_crown_triangle",
+               ["--method", "sdp-cert", "--bounds", "crown", "--triangle"]),
+}
 
 
 def machine() -> str:
     return f"{cpu_model()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}"
 
 
+def store_path(net: str, suffix: str, eps: float) -> Path:
+    return RUNS / f"{net}{suffix}_eps{eps:g}.jsonl"
+
+
+def run_certify(net: str, variant: str, args) -> None:
+    """``sdpsolve certify`` into the variant's store (resumes what is recorded)."""
+    _, suffix, extra = VARIANTS[variant]
+    RUNS.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-c", "import sys; from sdpsolve.cli import main; sys.exit(main(sys.argv[1:]))",
+           "certify", "--model", str(DATA / f"{net}.npz"), "--data", str(DATA / "mnist_test.npz"),
+           "--eps", str(args.eps), "--start", str(args.start), "--count", str(args.count),
+           "--out", str(store_path(net, suffix, args.eps)), "--time-limit", str(args.time_limit),
+           "--workers", str(args.workers), "--batch-size", "1", "--threads", "1", *extra]
+    print("$", " ".join(cmd[3:]), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def summarise(net: str, variant: str, eps: float, start: int, count: int) -> dict:
+    """Errors and per-target times of one store, over the requested examples that are recorded."""
+    from certifiers._store import read_results
+
+    label, suffix, _ = VARIANTS[variant]
+    path = store_path(net, suffix, eps)
+    if not path.exists():
+        return {}
+    _, records = read_results(path)
+    wanted = set(range(start, start + count))
+    out = {}
+    for method in sorted({r["method"] for r in records}):
+        rows = [r for r in records if r["method"] == method and r["index"] in wanted]
+        if not rows:
+            continue
+        name = label if method == "sdp-cert" else method
+        if "adversarial" in rows[0]:
+            err = float(np.mean([r["adversarial"] for r in rows]))
+        else:
+            err = float(np.mean([not r["certified"] for r in rows]))
+        row = {"n": len(rows), "error": err, "time_total": float(sum(r["time"] for r in rows)),
+               "kind": sorted({r["bound_kind"] for r in rows}), "paper": PAPER[net].get(method)}
+        times = [t["time"] for r in rows for t in (r.get("targets") or {}).values()]
+        if times:
+            row.update(per_target_median=float(np.median(times)), per_target_p90=float(np.percentile(times, 90)),
+                       per_target_total=float(np.sum(times)), n_targets_solved=len(times))
+        out[name] = row
+    return out
+
+
+def sanity(args) -> dict:
+    from certifiers import get_certifier, load_network
+
+    net = load_network(DATA / "pgd_nn.npz")
+    data = np.load(DATA / "mnist_test.npz")
+    X, y = data["X"].astype(np.float64), data["y"].astype(np.int64)
+    plugin = get_certifier("sdp-cert", early_stop=False, time_limit=args.time_limit * 3, rtol=1e-3)
+    out = {}
+    for idx in (0, 1):
+        for j, ref in MOSEK[idx].items():
+            res = plugin.bound_target(net, X[idx], int(y[idx]), j, args.eps)
+            out[f"test-{idx} vs {j}"] = {"mosek": ref, "upper": res.upper, "lower": res.lower,
+                                         "violation": res.violation, "time": res.time}
+            print(f"sanity PGD-NN test-{idx} vs {j}: MOSEK {ref:+.3f}  ours: certified upper {res.upper:+.3f}, "
+                  f"primal {res.lower:+.3f} (violation {res.violation:.1e}), {res.time:.1f} s", flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--count", type=int, default=5)
+    ap.add_argument("--count", type=int, default=20)
+    ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--eps", type=float, default=0.1)
-    ap.add_argument("--time-limit", type=float, default=10.0, help="seconds per (example, target) for sdp-cert")
-    ap.add_argument("--nets", nargs="+", default=["grad_nn", "lp_nn", "pgd_nn"])
+    ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per (example, target) for sdp-cert")
+    ap.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
     ap.add_argument("--better", action="store_true", help="also sdp-cert with crown bounds and triangle rows")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--summary-only", action="store_true", help="only summarise what the stores hold")
     ap.add_argument("--sanity", action="store_true", help="PGD-NN test-0/test-1 against every target, no early stop")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "reproduce_sdpcert.json"))
     args = ap.parse_args(argv)
@@ -57,53 +138,38 @@ def main(argv=None) -> int:
         print(f"data folder {DATA} not found: nothing to reproduce", file=sys.stderr)
         return 2
     print(f"machine: {machine()}")
+    variants = ["paper"] + (["better"] if args.better else [])
+    if not args.summary_only:
+        for net in args.nets:
+            for variant in variants:
+                run_certify(net, variant, args)
     data = np.load(DATA / "mnist_test.npz")
-    X, y = data["X"][: args.count].astype(np.float64), data["y"][: args.count].astype(np.int64)
-    out = {"machine": machine(), "eps": args.eps, "count": args.count, "time_limit": args.time_limit, "nets": {}}
+    X, y = data["X"][args.start: args.start + args.count], data["y"][args.start: args.start + args.count]
+    prev = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    out = {"machine": machine(), "eps": args.eps, "start": args.start, "count": args.count,
+           "time_limit": args.time_limit, "workers": args.workers, "nets": {}}
     warnings.simplefilter("ignore")
-    methods = [("pgd", {}), ("ibp", {}), ("crown", {}), ("lp", {}),
-               ("sdp-cert", {"time_limit": args.time_limit})]
-    if args.better:
-        methods.append(("sdp-cert", {"time_limit": args.time_limit, "bounds": "crown", "triangle": True}))
-    for name in args.nets:
-        net = load_network(DATA / f"{name}.npz")
-        clean = float(np.mean(net.predict(X) != y))
+    from certifiers import load_network
+
+    for net in NETS:
         rows = {}
-        for meth, opts in methods:
-            label = meth if not opts.get("triangle") else "sdp-cert+crown+triangle"
-            plugin = get_certifier(meth, **opts)
-            t0 = time.perf_counter()
-            res = plugin.certify(net, X, y, args.eps)
-            total = time.perf_counter() - t0
-            if plugin.is_attack:
-                err = float(np.mean([r.adversarial for r in res]))
-            else:
-                err = float(np.mean([not r.certified for r in res]))
-            row = {"error": err, "time_total": total, "kind": res[0].bound_kind}
-            if meth == "sdp-cert":
-                times = [d["time"] for ex in plugin.last_details for d in ex.values()]
-                row.update(per_target_median=float(np.median(times)) if times else None,
-                           per_target_p90=float(np.percentile(times, 90)) if times else None,
-                           n_targets_solved=len(times))
-            rows[label] = row
-            print(f"{name:8s} {label:26s} error {100 * err:5.1f}%  (paper {PAPER[name].get(meth, '-')}%)  "
-                  f"time {total:7.1f} s  kind {row['kind']}"
-                  + (f"  per target median {row['per_target_median']:.1f} s p90 {row['per_target_p90']:.1f} s"
-                     if row.get("per_target_median") is not None else ""), flush=True)
-        out["nets"][name] = {"clean_error": clean, "methods": rows}
-        print(f"{name:8s} clean error {100 * clean:.1f}%")
+        for variant in ("paper", "better"):
+            rows.update(summarise(net, variant, args.eps, args.start, args.count))
+        if not rows:
+            continue
+        clean = float(np.mean(load_network(DATA / f"{net}.npz").predict(X.astype(np.float64)) != y))
+        out["nets"][net] = {"clean_error": clean, "methods": rows}
+        for name, row in rows.items():
+            per = (f"  per target median {row['per_target_median']:.1f} s p90 {row['per_target_p90']:.1f} s "
+                   f"total {row['per_target_total']:.0f} s" if "per_target_median" in row else "")
+            paper = "-" if row["paper"] is None else f"{row['paper']}%"
+            print(f"{net:8s} {name:24s} {row['n']:4d} images  error {100 * row['error']:5.1f}% (paper {paper})  "
+                  f"time {row['time_total']:8.1f} s{per}", flush=True)
+        print(f"{net:8s} clean error {100 * clean:.1f}%")
     if args.sanity:
-        net = load_network(DATA / "pgd_nn.npz")
-        plugin = get_certifier("sdp-cert", early_stop=False, time_limit=args.time_limit * 3, rtol=1e-3)
-        Xall, yall = data["X"].astype(np.float64), data["y"].astype(np.int64)
-        out["sanity"] = {}
-        for idx in (0, 1):
-            for j, ref in MOSEK[idx].items():
-                res = plugin.bound_target(net, Xall[idx], int(yall[idx]), j, args.eps)
-                out["sanity"][f"test-{idx} vs {j}"] = {"mosek": ref, "upper": res.upper, "lower": res.lower,
-                                                      "violation": res.violation, "time": res.time}
-                print(f"sanity PGD-NN test-{idx} vs {j}: MOSEK {ref:+.3f}  ours: certified upper {res.upper:+.3f}, "
-                      f"primal {res.lower:+.3f} (violation {res.violation:.1e}), {res.time:.1f} s", flush=True)
+        out["sanity"] = sanity(args)
+    elif "sanity" in prev:
+        out["sanity"] = prev["sanity"]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
     print(f"wrote {args.out}")

@@ -83,6 +83,10 @@ class Certifier(ABC):
     def bound_margins(self, network: ReLUNetwork, X: np.ndarray, y: np.ndarray, eps: float) -> tuple[np.ndarray, str]:
         """Return ``(B, kind)`` with B of shape (N, classes): B[k, j] bounds f_j − f_{y_k} (B[k, y_k] = 0)."""
 
+    def example_extra(self, k: int) -> dict:
+        """Further JSON fields for the record of example ``k`` of the last :meth:`bound_margins` call (none)."""
+        return {}
+
     def certify(self, network: ReLUNetwork, X, y, eps: float, *, indices=None) -> list[ExampleResult]:
         """Validate the inputs, call :meth:`bound_margins` and wrap the per-example results."""
         X, y, eps = check_certify_inputs(network, X, y, eps)
@@ -94,16 +98,17 @@ class Certifier(ABC):
         results = []
         for k in range(len(y)):
             bounds = {j: float(B[k, j]) for j in range(network.n_classes) if j != y[k]}
+            extra = self.example_extra(k)
             worst = max(bounds.values()) if bounds else -np.inf
             if self.is_attack:
                 results.append(
                     ExampleResult(int(indices[k]), int(y[k]), int(pred[k]), bounds, kind, self.name, eps, elapsed,
-                                  adversarial=bool(worst > 0 or pred[k] != y[k]))
+                                  adversarial=bool(worst > 0 or pred[k] != y[k]), extra=extra)
                 )
             else:
                 results.append(
                     ExampleResult(int(indices[k]), int(y[k]), int(pred[k]), bounds, kind, self.name, eps, elapsed,
-                                  certified=bool(worst < 0 and pred[k] == y[k]))
+                                  certified=bool(worst < 0 and pred[k] == y[k]), extra=extra)
                 )
         return results
 

@@ -56,6 +56,12 @@ class SDPCert(Certifier):
         return solve_lagrangian(inst, rtol=self.rtol, bound=self.bound, stop_below=stop, stop_above=stop,
                                 max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed)
 
+    def example_extra(self, k: int) -> dict:
+        """``targets``: per solved target class, the seconds, rounds and early decision of its solve."""
+        details = self.last_details[k] if k < len(self.last_details) else {}
+        return {"targets": {str(j): {"time": d["time"], "rounds": d["rounds"], "decision": d["decision"]}
+                            for j, d in details.items()}}
+
     def bound_margins(self, network, X, y, eps):
         import warnings
 

@@ -126,7 +126,8 @@ def main(argv=None) -> int:
     ap.add_argument("--count", type=int, default=20)
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--eps", type=float, default=0.1)
-    ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per (example, target) for sdp-cert")
+    ap.add_argument("--time-limit", type=float, default=300.0,
+                    help="seconds per (example, target) for sdp-cert, a safety net: the budget is the round limit")
     ap.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
     ap.add_argument("--better", action="store_true", help="also sdp-cert with crown bounds and triangle rows")
     ap.add_argument("--workers", type=int, default=1)

@@ -28,7 +28,7 @@ class SDPCert(Certifier):
     """SDP-cert with interval (``bounds="ibp"``, the paper's setting), CROWN or LP intermediate bounds.
 
     Options: ``bounds`` ("ibp" | "crown" | "lp"), ``triangle`` (add the LP triangle rows), ``rtol`` (1e-3),
-    ``early_stop`` (True), ``bound`` ("rigorous" | "probabilistic"), ``max_iter`` (rounds per target, 150),
+    ``early_stop`` (True), ``bound`` ("rigorous" | "probabilistic"), ``max_iter`` (rounds per target, 80),
     ``time_limit`` (seconds per target, None), ``seed`` (0).
     """
 
@@ -36,7 +36,7 @@ class SDPCert(Certifier):
     description = "multi-layer SDP relaxation (NeurIPS 2018) solved in Lagrangian mode"
 
     def __init__(self, *, bounds: str = "ibp", triangle: bool = False, rtol: float = 1e-3, early_stop: bool = True,
-                 bound: str = "rigorous", max_iter: int = 150, time_limit: float | None = None, seed: int = 0):
+                 bound: str = "rigorous", max_iter: int = 80, time_limit: float | None = None, seed: int = 0):
         if bounds not in ("ibp", "crown", "lp"):
             raise ValueError(f"`bounds` must be 'ibp', 'crown' or 'lp'; got {bounds!r}.")
         if bound not in ("rigorous", "probabilistic"):

@@ -27,8 +27,14 @@ GradCertOperator, pair_sdp_values
     The implicit M_ij of the two-layer certificate and the table of its 45 pair SDPs.
 SDPCertInstance
     The multi-layer relaxation as a :class:`sdpsolve.LagrangianProblem`.
-pgd_attack, fgsm_attack, targeted_margin_attack
-interval_bounds, crown_bounds, lp_bounds, layer_bounds, margin_upper_bounds
+pgd_attack, fgsm_attack, targeted_margin_attack, polytope_attack
+interval_bounds, crown_bounds, lp_bounds, layer_bounds, margin_upper_bounds, linear_upper_bounds
+
+VNN-LIB properties
+------------------
+read_vnnlib(path), parse_vnnlib(text) -> VNNLibSpec; check_unsafe(y, spec) -> bool
+verify_vnnlib(network, spec, *, timeout=None, methods=...) -> VerificationResult
+    sat (checked witness) / unsat / unknown / timeout, as ``sdpsolve vnnlib`` prints them.
 
 Examples
 --------
@@ -51,12 +57,21 @@ from . import (  # noqa: F401  (importing a plugin module registers its plugins)
     _norm_bounds,  # "spectral", "frobenius"
     _sdpcert,  # "sdp-cert"
 )
-from ._attacks import fgsm_attack, pgd_attack, targeted_margin_attack
+from ._attacks import fgsm_attack, pgd_attack, polytope_attack, targeted_margin_attack
 from ._base import Certifier, ExampleResult, available, get_certifier, register
-from ._bound_propagation import crown_bounds, interval_bounds, layer_bounds, lp_bounds, margin_upper_bounds
+from ._bound_propagation import (
+    crown_bounds,
+    interval_bounds,
+    layer_bounds,
+    linear_upper_bounds,
+    lp_bounds,
+    margin_upper_bounds,
+)
 from ._gradcert import GradCertOperator, pair_sdp_values
 from ._network import ReLUNetwork, from_npz, from_torch, load_network
 from ._sdpcert_instance import SDPCertInstance
+from ._vnnlib import VNNLibSpec, check_unsafe, parse_vnnlib, read_vnnlib
+from ._vnnlib_verify import VerificationResult, VerificationStatus, verify_vnnlib
 
 
 def from_onnx(path):
@@ -70,6 +85,8 @@ __all__ = [
     "ReLUNetwork", "load_network", "from_npz", "from_torch", "from_onnx",
     "Certifier", "ExampleResult", "available", "get_certifier", "register",
     "GradCertOperator", "pair_sdp_values", "SDPCertInstance",
-    "pgd_attack", "fgsm_attack", "targeted_margin_attack",
-    "interval_bounds", "crown_bounds", "lp_bounds", "layer_bounds", "margin_upper_bounds",
+    "pgd_attack", "fgsm_attack", "targeted_margin_attack", "polytope_attack",
+    "interval_bounds", "crown_bounds", "lp_bounds", "layer_bounds", "margin_upper_bounds", "linear_upper_bounds",
+    "VNNLibSpec", "read_vnnlib", "parse_vnnlib", "check_unsafe",
+    "verify_vnnlib", "VerificationResult", "VerificationStatus",
 ]

@@ -1,9 +1,11 @@
-"""Adversarial attacks (lower bounds on the worst margin): PGD and FGSM, and a targeted margin attack.
+"""Adversarial attacks (lower bounds on the worst margin): PGD and FGSM, a targeted margin attack, and an attack
+on any box and any union of output polytopes (the unsafe regions of VNN-LIB properties).
 
-The perturbation set is the box {x' : ‖x' − x‖∞ ≤ ε, 0 ≤ x' ≤ 1}. Gradients are taken in torch float32;
-every iterate is kept in float64 and projected onto the float64 box, and every margin that is reported
-(``margins``, ``best_margins``, ``success``, the plugin bounds) is recomputed by ``network.logits`` in
-float64 at a point that lies in the box, so a reported success or margin is real, not a rounding artefact.
+Except for :func:`polytope_attack`, the perturbation set is the box {x' : ‖x' − x‖∞ ≤ ε, 0 ≤ x' ≤ 1}.
+Gradients are taken in torch float32; every iterate is kept in float64 and projected onto the float64 box,
+and every margin that is reported (``margins``, ``best_margins``, ``success``, the plugin bounds) is
+recomputed by ``network.logits`` in float64 at a point that lies in the box, so a reported success or margin
+is real, not a rounding artefact.
 
 Plugins ``pgd`` and ``fgsm`` (``is_attack=True``, bound kind ``"attack"``) report, per target class j, the
 largest f_j − f_label seen at any visited point (the clean point included): a lower bound on the true
@@ -24,9 +26,11 @@ from ._network import ReLUNetwork
 __all__ = [
     "AttackResult",
     "MarginAttackResult",
+    "PolytopeAttackResult",
     "pgd_attack",
     "fgsm_attack",
     "targeted_margin_attack",
+    "polytope_attack",
     "PGDAttack",
     "FGSMAttack",
 ]
@@ -66,6 +70,27 @@ class MarginAttackResult:
 
     x: np.ndarray
     margin: float
+
+
+@dataclass(frozen=True)
+class PolytopeAttackResult:
+    """Result of :func:`polytope_attack`, one entry per polytope P_q = {y : A_q y + b_q ≤ 0}.
+
+    Attributes
+    ----------
+    x : np.ndarray, shape (Q, d)
+        The visited point with the smallest violation v_q(x) = max_k (A_q f(x) + b_q)_k (float64); it lies in
+        the box.
+    value : np.ndarray, shape (Q,)
+        v_q at that point, recomputed by ``network.logits``: ≤ 0 iff f(x) lies in P_q (−inf for a polytope
+        without rows, i.e. every output).
+    n_steps : int
+        Gradient steps taken (fewer than asked when the time limit or a found point stopped the attack).
+    """
+
+    x: np.ndarray
+    value: np.ndarray
+    n_steps: int
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -424,6 +449,162 @@ def targeted_margin_attack(
             best_x[better] = Pn[better]
     k = int(np.argmax(best_m))
     return MarginAttackResult(best_x[k].copy(), float(margin64(best_x[k][None])[0]))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# attack on a union of output polytopes over any box
+# ---------------------------------------------------------------------------------------------------------
+def _check_polytopes(polytopes, n_outputs: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for q, item in enumerate(polytopes):
+        try:
+            A, b = item[0], item[1]
+        except (TypeError, IndexError, KeyError):
+            raise TypeError(f"`polytopes[{q}]` must be a pair (A, b), got {type(item).__name__}.") from None
+        A = np.asarray(A, dtype=np.float64).reshape(-1, n_outputs) if np.size(A) else np.zeros((0, n_outputs))
+        b = np.asarray(b, dtype=np.float64).reshape(-1)
+        if b.shape != (A.shape[0],):
+            raise ValueError(f"`polytopes[{q}]`: b must have shape ({A.shape[0]},) to match A, got {b.shape}.")
+        if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
+            raise ValueError(f"`polytopes[{q}]` has NaN or inf entries.")
+        out.append((A, b))
+    return out
+
+
+def polytope_attack(
+    network: ReLUNetwork,
+    lo,
+    hi,
+    polytopes,
+    *,
+    steps: int = 100,
+    restarts: int = 10,
+    step_size: float = 0.25,
+    time_limit: float | None = None,
+    stop_early: bool = True,
+    rng=None,
+    device="cpu",
+) -> PolytopeAttackResult:
+    """Search the box lo ≤ x ≤ hi for an input whose output lies in one of the polytopes A_q y + b_q ≤ 0.
+
+    For each polytope the violation v_q(x) = max_k (A_q f(x) + b_q)_k is minimised by sign-gradient steps
+    x ← Π(x − h_t (hi − lo) ⊙ sign ∇v_q(x)), h_t decaying linearly from ``step_size`` to ``step_size / 10``,
+    from ``restarts`` starts per polytope (the centre of the box, the corner picked by the sign of the
+    gradient there, the rest uniform), all polytopes in one batch. Gradients are taken in torch float32;
+    every visited point is evaluated in float64 and the best per polytope is kept. The attack stops after
+    ``steps`` steps, when ``time_limit`` seconds have passed, or (``stop_early``) as soon as some polytope has
+    v_q < 0 at a visited point — one point in the union is all a counterexample search needs.
+
+    Parameters
+    ----------
+    network : ReLUNetwork
+    lo, hi : array_like, shape (d,)
+        The box (any finite box, lo ≤ hi).
+    polytopes : sequence of (A, b)
+        A of shape (m_q, classes), b of shape (m_q,), e.g. :meth:`certifiers._vnnlib.VNNLibSpec.polytopes`.
+    steps : int, default 100
+    restarts : int, default 10
+        Starts per polytope (≥ 2: the centre and the gradient-sign corner are always included).
+    step_size : float, default 0.25
+        Initial step as a fraction of the box width, per coordinate.
+    time_limit : float, optional
+        Seconds; checked after every step.
+    stop_early : bool, default True
+        Stop once any polytope is reached (v_q < 0); False keeps searching for every polytope.
+    rng : None, int or numpy.random.Generator
+    device : str or torch.device, default "cpu"
+
+    Returns
+    -------
+    PolytopeAttackResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = ReLUNetwork([np.array([[1.0], [-1.0]])], [np.zeros(2)])     # f(x) = (x, −x)
+    >>> res = polytope_attack(net, [-1.0], [2.0], [(np.array([[1.0, -1.0]]), np.array([-3.0]))], rng=0)
+    >>> bool(res.value[0] <= 0), bool(2 * res.x[0, 0] <= 3.0)             # found some x with 2x − 3 ≤ 0
+    (True, True)
+    """
+    import time
+
+    import torch
+
+    start = time.perf_counter()
+    network = _check_net(network)
+    lo = np.array(network.check_inputs(lo, "lo")[0])  # writable copies (torch refuses read-only arrays)
+    hi = np.array(network.check_inputs(hi, "hi")[0])
+    if np.any(lo > hi):
+        raise ValueError(f"the box must satisfy lo <= hi; got lo > hi at index {int(np.argmax(lo > hi))}.")
+    polys = _check_polytopes(polytopes, network.n_classes)
+    steps = _check_positive_int(steps, "steps")
+    restarts = _check_positive_int(restarts, "restarts")
+    _check_step_size(step_size, 1.0, 1, 1.0)
+    if time_limit is not None and not (isinstance(time_limit, Real) and time_limit >= 0):
+        raise ValueError(f"`time_limit` must be None or a non-negative number of seconds, got {time_limit!r}.")
+    rng = _check_rng(rng)
+    Q, R = len(polys), max(restarts, 2)
+    center = 0.5 * (lo + hi)
+    if Q == 0:
+        return PolytopeAttackResult(np.zeros((0, lo.size)), np.zeros(0), 0)
+    # pad every polytope to the same number of rows with copies of its first row (the max is unchanged)
+    m = max(1, max(A.shape[0] for A, _ in polys))
+    A_pad = np.zeros((Q, m, network.n_classes))
+    b_pad = np.zeros((Q, m))
+    empty = np.array([A.shape[0] == 0 for A, _ in polys])
+    for q, (A, b) in enumerate(polys):
+        if A.shape[0]:
+            A_pad[q, : A.shape[0]], b_pad[q, : A.shape[0]] = A, b
+            A_pad[q, A.shape[0] :], b_pad[q, A.shape[0] :] = A[0], b[0]
+    owner = np.repeat(np.arange(Q), R)
+
+    def value64(P, who):  # v_q(P[i]) in float64 with q = who[i]
+        z = network.logits(P)
+        v = np.einsum("imk,ik->im", A_pad[who], z) + b_pad[who]
+        return np.where(empty[who], -np.inf, v.max(axis=1))
+
+    width = hi - lo
+    P = np.repeat(center[None], Q * R, axis=0)
+    n_steps = 0
+    if width.any() and not empty.all():
+        model, dev = _torch_models(network, device)
+        A_t = torch.as_tensor(A_pad[owner], dtype=torch.float32, device=dev)
+        b_t = torch.as_tensor(b_pad[owner], dtype=torch.float32, device=dev)
+        lo_t, hi_t = torch.as_tensor(lo, device=dev), torch.as_tensor(hi, device=dev)
+        w_t = torch.as_tensor(width, device=dev)
+
+        def loss_fn(z):
+            return (torch.einsum("imk,ik->im", A_t, z) + b_t).max(dim=1).values.sum()
+
+        with _small_work(network, Q * R, dev):
+            g0 = _sign_grad(model, torch.as_tensor(P, device=dev), loss_fn).cpu().numpy()
+            P[1::R] = np.where(g0[1::R] < 0, hi, np.where(g0[1::R] > 0, lo, center))
+            if R > 2:
+                idx = (np.arange(Q * R) % R) >= 2
+                P[idx] = rng.uniform(lo, hi, size=(int(idx.sum()), lo.size))
+            best_v, best_x = value64(P, owner), P.copy()
+            x = torch.as_tensor(P, device=dev)
+            for t in range(steps):
+                if stop_early and np.any(best_v < 0):
+                    break
+                if time_limit is not None and time.perf_counter() - start >= time_limit:
+                    break
+                h = step_size * (1.0 - 0.9 * t / max(steps - 1, 1))
+                x = x - h * w_t * _sign_grad(model, x, loss_fn)
+                x = torch.minimum(torch.maximum(x, lo_t), hi_t)
+                Pn = x.cpu().numpy()
+                v = value64(Pn, owner)
+                better = v < best_v
+                best_v[better], best_x[better] = v[better], Pn[better]
+                n_steps += 1
+    else:
+        best_v, best_x = value64(P, owner), P.copy()
+    k = np.argmin(best_v.reshape(Q, R), axis=1) + R * np.arange(Q)
+    xs = best_x[k].copy()
+    values = value64(xs, np.arange(Q))
+    xs.setflags(write=False)
+    values.setflags(write=False)
+    return PolytopeAttackResult(xs, values, n_steps)
 
 
 # ---------------------------------------------------------------------------------------------------------

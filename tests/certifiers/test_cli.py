@@ -323,8 +323,9 @@ def test_options_reach_only_plugins_that_accept_them(capsys, files):
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end(capsys, monkeypatch):
-    """``sdpsolve demo`` at reduced size: trains, certifies, prints the table; results are mutually sound."""
+def test_demo_runs_end_to_end(capsys, monkeypatch, tmp_path):
+    """``sdpsolve demo`` at reduced size: trains, certifies, prints both tables, writes the records and the plot;
+    results are mutually sound (SDP-cert included)."""
     results = []
     real = _demo.run_demo
 
@@ -346,6 +347,8 @@ def test_demo_runs_end_to_end(capsys, monkeypatch):
             "16",
             "--epochs",
             "4",
+            "--out-dir",
+            str(tmp_path / "demo"),
             "--no-progress",
         ]
     )
@@ -355,7 +358,20 @@ def test_demo_runs_end_to_end(capsys, monkeypatch):
     assert res.network.layer_sizes == (784, 16, 10)
     assert res.holdout_error < 0.5  # it learned something (chance is 90% error)
     assert res.table in out and "held-out" in out
-    assert {r.method for r in res.rows} == set(_demo.DEMO_METHODS)
+    assert {r.method for r in res.rows} == set(_demo.DEMO_METHODS) and "sdp-cert" in _demo.DEMO_METHODS
+    # the paper-style table: one column per method, its errors and times per example as in the summary
+    header, errors, times = (ln.strip() for ln in res.paper_table.splitlines())
+    assert all(ln in out for ln in res.paper_table.splitlines())
+    assert header.split()[:4] == ["network", "PGD-attack", "SDP-cert", "LP-cert"]
+    assert errors.startswith("784-16-10") and times.startswith("time per example")
+    for r in res.rows:
+        assert f"{100 * r.error:.1f}%" in errors
+    # the files: every record once, and a PNG
+    assert res.results_path == tmp_path / "demo" / "results.jsonl" and str(res.results_path) in out
+    lines = [json.loads(ln) for ln in res.results_path.read_text().splitlines()]
+    assert len(lines) == 12 * len(_demo.DEMO_METHODS) and {r["method"] for r in lines} == set(_demo.DEMO_METHODS)
+    assert res.plot_path == tmp_path / "demo" / "errors_by_method.png" and str(res.plot_path) in out
+    assert res.plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     attack = {r["index"]: r for r in res.records["pgd"]}
     for row in res.rows:
         assert row.n == 12

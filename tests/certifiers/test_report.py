@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from certifiers._report import PLOT_FILES, format_table, load_results, register_cli, summarize
+from certifiers._report import PLOT_FILES, format_table, load_results, plot_method_errors, register_cli, summarize
 from certifiers._store import ResultStore, key_for
 from sdpsolve import cli
 
@@ -114,3 +114,14 @@ def test_cli_report_json_format_and_errors(result_files, tmp_path, capsys):
     empty.write_text(json.dumps({"index": 0, "target": 1, "method": "ibp", "eps": 0.1}) + "\n")
     assert cli.main(["report", str(empty), "--no-plots"]) == 2
     assert "no example records" in capsys.readouterr().err
+
+
+def test_plot_method_errors_writes_one_png(result_files, tmp_path):
+    """The demo's bar chart: one PNG, for one (model, ε) group or several (labels then name them)."""
+    pytest.importorskip("matplotlib")
+    a, b = result_files
+    one = plot_method_errors(load_results([a]).records, tmp_path / "plots" / "one.png")
+    several = plot_method_errors(load_results([a, b]).records, tmp_path / "several.png", title="two models")
+    for path in (one, several):
+        assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert one == tmp_path / "plots" / "one.png"

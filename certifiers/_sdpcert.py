@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sdpsolve import solve_lagrangian
+from sdpsolve._validation import check_choice, check_nonneg_float, check_positive_int
 
 from ._base import Certifier, input_box, register
 from ._bound_propagation import layer_bounds
@@ -37,15 +38,20 @@ class SDPCert(Certifier):
 
     def __init__(self, *, bounds: str = "ibp", triangle: bool = False, rtol: float = 1e-3, early_stop: bool = True,
                  bound: str = "rigorous", max_iter: int = 80, time_limit: float | None = None, seed: int = 0):
-        if bounds not in ("ibp", "crown", "lp"):
-            raise ValueError(f"`bounds` must be 'ibp', 'crown' or 'lp'; got {bounds!r}.")
-        if bound not in ("rigorous", "probabilistic"):
-            raise ValueError(f"`bound` must be 'rigorous' or 'probabilistic' for a certificate; got {bound!r}.")
-        super().__init__(bounds=bounds, triangle=triangle, rtol=rtol, early_stop=early_stop, bound=bound,
+        check_choice("bounds", bounds, ("ibp", "crown", "lp"))
+        check_choice("bound", bound, ("rigorous", "probabilistic"))
+        for name, flag in (("triangle", triangle), ("early_stop", early_stop)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"`{name}` must be True or False, got {flag!r} of type {type(flag).__name__}.")
+        rtol = check_nonneg_float("rtol", rtol, positive=True)
+        max_iter = check_positive_int("max_iter", max_iter)
+        time_limit = check_nonneg_float("time_limit", time_limit, allow_none=True, positive=True)
+        seed = check_positive_int("seed", seed, minimum=0)
+        super().__init__(bounds=bounds, triangle=bool(triangle), rtol=rtol, early_stop=bool(early_stop), bound=bound,
                          max_iter=max_iter, time_limit=time_limit, seed=seed)
-        self.bounds, self.triangle, self.rtol = bounds, bool(triangle), float(rtol)
-        self.early_stop, self.bound, self.max_iter = bool(early_stop), bound, int(max_iter)
-        self.time_limit, self.seed = time_limit, int(seed)
+        self.bounds, self.triangle, self.rtol = bounds, bool(triangle), rtol
+        self.early_stop, self.bound, self.max_iter = bool(early_stop), bound, max_iter
+        self.time_limit, self.seed = time_limit, seed
         self.last_details: list = []
 
     def bound_target(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):

@@ -76,7 +76,8 @@ class LagrangianResult:
 
 LAGRANGIAN_OPTIONS = {
     "rank": "rank of the primal factor (default min(n, 16))",
-    "inner_iters": "L-BFGS steps per augmented-Lagrangian round (default 100)",
+    "inner_iters": "L-BFGS steps per augmented-Lagrangian round (default 100; doubled, up to 1000, while a "
+                   "nearly feasible primal point makes no progress on the certified bound)",
     "rho": "initial penalty (default: the scale of the objective)",
     "rho_growth": "factor applied to the penalty when the violation does not shrink enough (default 2)",
     "rho_max": "cap of the penalty, relative to its initial value (default 100)",
@@ -297,10 +298,17 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         want = it % certify_every == 0 or (stop_below is not None and upper_est < stop_below)
         if want and kind != "estimate":
             slack = 0.25 * max(atol, rtol * max(1.0, abs(lower)))
+            before = best[0] if best is not None else np.inf
             certify(opt, c, seed, theta, slack)
             if inner and viol <= 1e-2:
                 inner_bound(theta)
             certified_now = True
+            # inexact inner solves make the multiplier steps noisy once the penalty is at its cap: when a nearly
+            # feasible point no longer improves the certified bound, solve the rounds more accurately
+            gap_now = best[0] - lower
+            if (viol <= 10 * viol_tol and before - best[0] <= 0.1 * gap_now
+                    and gap_now > max(atol, rtol * max(1.0, abs(best[0])))):
+                inner_iters = min(2 * inner_iters, max(1000, inner_iters))
         elif kind == "estimate" and (best is None or upper_est < best[0]):
             best = (upper_est, "estimate", float("nan"), c, theta.copy())
         cur_upper = best[0] if best is not None else np.inf
@@ -336,6 +344,11 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             break
         if viol > 0.5 * prev_viol:
             rho = min(rho * growth, rho_cap)
+            # V = 0 rows are stationary for every (μ, ρ) (the gradient is 2 M(θ) V): when the rows demand
+            # P ≠ 0 and the violation does not shrink, restart the collapsed rows from small random ones
+            dead = ~mask & (np.einsum("ij,ij->i", V, V) < 1e-16)
+            if dead.any():
+                V[dead] = 0.1 * gen.standard_normal((int(dead.sum()), V.shape[1])) / math.sqrt(V.shape[1])
         prev_viol = min(prev_viol, viol)
 
     if best is None or (kind != "estimate" and status is not Status.CONVERGED and decision is None):

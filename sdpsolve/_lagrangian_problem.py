@@ -116,7 +116,7 @@ class DenseLagrangianProblem:
             raise ValueError(f"`equality` must have shape ({self.m},), got {self.equality.shape}.")
         self.equal = np.asarray([] if equal is None else equal, dtype=np.int64)
         self.c0 = float(c0)
-        self.row_scale = np.maximum(np.linalg.norm(self.A.reshape(self.m, -1), axis=1), 1e-300)
+        self.row_scale = np.maximum(np.linalg.norm(self.A.reshape(self.m, self.n * self.n), axis=1), 1e-300)
 
     def constraint_values(self, V):
         return np.einsum("kij,ir,jr->k", self.A, V, V) + self.beta

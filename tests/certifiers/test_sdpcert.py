@@ -193,9 +193,6 @@ def gaussian_net(seed: int, sizes: list[int]) -> ReLUNetwork:
     return ReLUNetwork(Ws, [0.5 * rng.standard_normal(o) for o in sizes[1:]])
 
 
-@pytest.mark.xfail(strict=False, reason="solve_lagrangian's multipliers stall (reported): the certified bound is "
-                                        "frozen from round 5 (rel. excess 1.1e-3 after 80 or 300 rounds); with "
-                                        "options inner_iters=300 it converges in 6 rounds to 7e-6")
 def test_tight_where_the_multipliers_stall():
     """Oracle: CVXPY (instance rows). An 8-7-10-8-3 net (seed 632270), ε = 0.2818, label 1, target 0: with early
     decision off and rtol 1e-4 the bound must come within 1e-3 · max(1, |OPT|) of OPT = −1.5674163."""
@@ -316,21 +313,17 @@ def test_bad_options_give_clear_errors(options, exc, match):
         certifiers.get_certifier("sdp-cert", **options).certify(net, X, y, eps)
 
 
-_LATE = "SDPCert.__init__ converts with float()/int()/bool() instead of validating (reported)"
-
-
 @pytest.mark.parametrize(
     "options, exc, match",
     [
-        pytest.param({"rtol": "small"}, TypeError, "rtol", marks=pytest.mark.xfail(strict=True, reason=_LATE)),
-        pytest.param({"max_iter": 2.5}, TypeError, "max_iter", marks=pytest.mark.xfail(strict=True, reason=_LATE)),
-        pytest.param({"seed": "a"}, TypeError, "seed", marks=pytest.mark.xfail(strict=True, reason=_LATE)),
-        pytest.param({"seed": -1}, ValueError, "seed", marks=pytest.mark.xfail(strict=True, reason=_LATE)),
-        pytest.param({"triangle": "no"}, TypeError, "triangle", marks=pytest.mark.xfail(strict=True, reason=_LATE)),
-        pytest.param({"early_stop": "no"}, TypeError, "early_stop",
-                     marks=pytest.mark.xfail(strict=True, reason=_LATE)),
-        pytest.param({"rtol": -1.0}, ValueError, "rtol", marks=pytest.mark.xfail(strict=True, reason=_LATE)),
-        pytest.param({"max_iter": 0}, ValueError, "max_iter", marks=pytest.mark.xfail(strict=True, reason=_LATE)),
+        ({"rtol": "small"}, TypeError, "rtol"),
+        ({"max_iter": 2.5}, TypeError, "max_iter"),
+        ({"seed": "a"}, TypeError, "seed"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"triangle": "no"}, TypeError, "triangle"),
+        ({"early_stop": "no"}, TypeError, "early_stop"),
+        ({"rtol": -1.0}, ValueError, "rtol"),
+        ({"max_iter": 0}, ValueError, "max_iter"),
     ],
 )
 def test_bad_options_are_rejected_at_construction(options, exc, match):

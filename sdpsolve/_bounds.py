@@ -20,6 +20,7 @@ bounds the optimum of (P). How t is obtained decides what the number is:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import lapack
@@ -68,30 +69,53 @@ def bound_value_estimate(c: np.ndarray, t: float, mask: np.ndarray) -> float:
 def cholesky_proves_upper(Mdense: np.ndarray, c: np.ndarray, t: float) -> bool:
     """True iff a float64 Cholesky proves tI − (M − diag c) positive definite, i.e. λ_max(M − diag c) < t.
 
+    See :func:`rump_cholesky` (which also returns the factor).
+    """
+    return rump_cholesky(Mdense, c, t)[0]
+
+
+def rump_cholesky(Mdense: np.ndarray, c: np.ndarray, t: float) -> tuple[bool, np.ndarray | None]:
+    """(proved, R): proved iff a float64 Cholesky proves tI − (M − diag c) positive definite (λ_max < t).
+
     ``Mdense`` is a symmetric float64 array (only its lower triangle is read). The tested matrix has the
     off-diagonal entries −M_ij (exact) and the diagonal t − M_jj + c_j − s rounded downwards, where
     s = Σ_j γ_{j+3} A_jj (+ an underflow term) is Rump's shift computed from an upward-rounded diagonal
     A_jj ≥ t − M_jj + c_j. If the Cholesky of that matrix runs to completion, tI − M + diag c is positive
     definite (Rump 2006, the shift covers the rounding errors of any Cholesky evaluation order).
+
+    R (when proved) is the computed upper-triangular factor, Rᵀ R ≈ (t − s) I − M + diag c (Fortran order,
+    for ``lapack.dpotrs(R, X, lower=0)``); it serves shift-and-invert iterations, never a bound.
     """
     n = Mdense.shape[0]
     d = np.diag(Mdense)
     a_up = _up(_up(t - d) + c)
     a_down = _down(_down(t - d) + c)
     if not np.all(a_down > 0):
-        return False
+        return False, None
     j = np.arange(n, dtype=np.float64)
     gam = _up((j + 3.0) * _U / _down(1.0 - (j + 3.0) * _U))
     s = _up(math.fsum(_up(gam * a_up)))
     s = _up(s + _up(6.0 * n * _up(n + float(a_up.max())) * _ETA))
     diag = _down(a_down - s)
     if not np.all(diag > 0):
-        return False
+        return False, None
     A = np.negative(Mdense)  # exact
     A[np.diag_indices(n)] = diag
-    A = np.asfortranarray(A)
-    _, info = lapack.dpotrf(A, lower=1, clean=0, overwrite_a=1)
-    return info == 0
+    # the transpose of a C-ordered array is Fortran-ordered (no copy); its upper triangle is A's lower one
+    At = A.T if A.flags.c_contiguous else np.asfortranarray(A).T
+    R, info = lapack.dpotrf(At, lower=0, clean=0, overwrite_a=1)
+    return info == 0, (R if info == 0 else None)
+
+
+def _smallest_step(Mdense: np.ndarray, c: np.ndarray, estimate: float) -> tuple[float, float]:
+    """(step, typical): the smallest useful distance of a Cholesky candidate above ``estimate``, and the typical
+    tested diagonal. Rump's shift is about Σ (j+3) u (t − M_jj + c_j) ≈ n²/2 u · typical; the tested diagonal
+    t − M_jj + c_j is rounded at the scale of |M_jj| and |c_j|, not of their difference."""
+    n = Mdense.shape[0]
+    d = np.diag(Mdense)
+    scale = max(float(np.max(np.abs(d), initial=0.0)), float(np.max(np.abs(c), initial=0.0)), abs(estimate), 1e-300)
+    typical = float(np.mean(np.abs(estimate - d + c))) + 1e-300
+    return max(2.0 * (n + 3.0) ** 2 * _U * typical, 8.0 * _U * scale, 1e-300), typical
 
 
 def rigorous_lambda_max_upper(
@@ -103,21 +127,19 @@ def rigorous_lambda_max_upper(
     resolution: float = 0.0,
     max_tries: int = 60,
     max_bisections: int = 8,
+    first_step: float = 0.0,
 ) -> tuple[float, int]:
     """A t with a Cholesky proof that λ_max(M − diag c) < t, plus ``err`` (rounded up).
 
-    Candidates start just above ``estimate`` (a Ritz value, possibly too low) and grow geometrically until
-    one is proved; then bisection between the last refused and the proved candidate tightens t until the
-    interval is below ``resolution`` (or ``max_bisections`` factorisations). ``err`` bounds
-    ||M_exact − Mdense||_2. Returns (t, number of Cholesky factorisations).
+    Candidates start just above ``estimate`` (a Ritz value, possibly too low; the first one at least
+    ``first_step`` above it) and grow geometrically until one is proved; then bisection between the last
+    refused and the proved candidate tightens t until the interval is below ``resolution`` (or
+    ``max_bisections`` factorisations). ``err`` bounds ||M_exact − Mdense||_2. Returns (t, number of Cholesky
+    factorisations).
     """
     n = Mdense.shape[0]
-    # the tested diagonal t − M_jj + c_j is rounded at the scale of |M_jj| and |c_j|, not of their difference
-    scale = max(float(np.max(np.abs(np.diag(Mdense)), initial=0.0)), float(np.max(np.abs(c), initial=0.0)),
-                abs(estimate), 1e-300)
-    # Rump's shift is about Σ (j+3) u (t − M_jj + c_j) ≈ n²/2 u · typical diagonal; start just above it
-    typical = float(np.mean(np.abs(estimate - np.diag(Mdense) + c))) + 1e-300
-    step = max(2.0 * (n + 3.0) ** 2 * _U * typical, 8.0 * _U * scale, 1e-300)
+    floor, typical = _smallest_step(Mdense, c, estimate)
+    step = max(floor, float(first_step))
     tries = 0
     lo = float(estimate)
     hi = None
@@ -144,6 +166,74 @@ def rigorous_lambda_max_upper(
         else:
             lo = mid
     return (float(_up(hi + err)) if err else hi), tries
+
+
+@dataclass(frozen=True)
+class ShiftTest:
+    """Outcome of :func:`certify_near`.
+
+    ``bound``: a rigorous bound at the first proved candidate (None if none). ``first``: whether the first
+    candidate (estimate + step) was proved. ``ritz``/``vectors``: when it was not and refinement was asked
+    for, the top Ritz value/vectors of M − diag c from shift-and-invert Lanczos with the factor of the proved
+    candidate (an estimate of λ_max far better than plain Lanczos when the top eigenvalue is isolated by a gap
+    tiny against the spread of the spectrum).
+    """
+
+    bound: DualBound | None
+    first: bool
+    tested: float
+    ritz: float | None = None
+    vectors: np.ndarray | None = None
+
+
+def certify_near(
+    Mdense: np.ndarray,
+    err: float,
+    c: np.ndarray,
+    mask: np.ndarray,
+    estimate: float,
+    step: float,
+    *,
+    refine: bool = False,
+    v0: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    max_tries: int = 16,
+) -> ShiftTest:
+    """Rigorous test of t = estimate + step (one Cholesky); optionally locate λ_max when it fails.
+
+    ``estimate`` is a Ritz value (or any guess) of λ_max(M − diag c); ``step`` > 0 is the slack the caller can
+    afford (U(c, t) ≤ U(c, estimate) + n·step). If the test fails and ``refine`` is set, candidates
+    estimate + step·4^k are tested until one is proved (a rigorous bound there), and block Lanczos on the
+    inverse of the proved factor (warm start ``v0``) gives the top eigenpairs (estimates).
+    """
+    n = Mdense.shape[0]
+    details = {"materialisation_error": err}
+
+    def bound_at(t, tries):
+        t = float(_up(t + err)) if err else float(t)
+        return DualBound(bound_value(c, t, mask), "rigorous", t, 0.0, float(estimate), 0,
+                         {**details, "cholesky_tries": tries})
+
+    step = max(float(step), _smallest_step(Mdense, c, estimate)[0])
+    first = float(_up(estimate + step))
+    ok, R = rump_cholesky(Mdense, c, first)
+    if ok:
+        return ShiftTest(bound_at(first, 1), True, first)
+    if not refine:
+        return ShiftTest(None, False, first)
+    t = first
+    for k in range(1, max_tries):
+        t = float(_up(estimate + step * 4.0**k))
+        ok, R = rump_cholesky(Mdense, c, t)
+        if ok:
+            break
+    if not ok:
+        return ShiftTest(None, False, first)
+    def inverse(X):
+        return lapack.dpotrs(R, X, lower=0)[0]
+
+    res = lanczos(inverse, n, k=3, v0=v0, tol=1e-7, maxiter=60, rng=rng, check_every=1)
+    return ShiftTest(bound_at(t, k + 1), False, first, None, res.vectors)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -189,13 +279,14 @@ def probabilistic_lambda_max_upper(
 # the public entry point
 # ------------------------------------------------------------------------------------------------------------
 class ShiftedOperator:
-    """x ↦ (M − diag c) x, counting products in the wrapped operator."""
+    """x ↦ (M − diag c) x, counting products in the wrapped operator (``matmat``: an equivalent, cheaper M·X)."""
 
-    def __init__(self, op: Operator, c: np.ndarray):
+    def __init__(self, op: Operator, c: np.ndarray, matmat=None):
         self.op, self.c = op, c
+        self.matmat = op.matmat if matmat is None else matmat
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        return self.op.matmat(X) - self.c[:, None] * X
+        return self.matmat(X) - self.c[:, None] * X
 
 
 #: largest n for which the rigorous bound materialises M by default
@@ -214,12 +305,28 @@ def compute_bound(
     dense: tuple[np.ndarray, float] | None = None,
     target_slack: float | None = None,
     max_steps: int = 4000,
+    matmat=None,
+    estimate: tuple[float, np.ndarray] | None = None,
 ) -> DualBound:
-    """The bound of kind ``kind`` at c (internal; see :func:`dual_bound`)."""
+    """The bound of kind ``kind`` at c (internal; see :func:`dual_bound`).
+
+    ``matmat``: an equivalent cheaper product X ↦ M X for the Lanczos runs. ``estimate``: (θ, x), a Ritz pair of
+    M − diag c the caller already has; for a rigorous bound with ``target_slack`` a single Cholesky test at
+    θ + ½·target_slack/n is tried first (no Lanczos run when it succeeds). Whatever the inputs, the returned
+    value is a bound of the stated kind: only the Cholesky test (rigorous) or the probabilistic Lanczos decides.
+    """
     n = op.n
     before = op.n_matvec
-    B = ShiftedOperator(op, c)
+    pre_tries = 0
+    B = ShiftedOperator(op, c, matmat)
     resolution = None if target_slack is None else 0.02 * target_slack / n
+    if kind == "rigorous" and estimate is not None and target_slack is not None and np.isfinite(estimate[0]):
+        Md, err = dense if dense is not None else op.to_dense()
+        db = certify_near(Md, err, c, mask, float(estimate[0]), 0.5 * target_slack / n).bound
+        if db is not None:
+            db.details["ritz_vector"] = np.asarray(estimate[1]).reshape(n, -1)[:, 0]
+            return db
+        pre_tries = 1  # the estimate was too low: locate λ_max by Lanczos below
     block = min(n, 4 if v0 is None else np.asarray(v0).reshape(n, -1).shape[1] + 1)
     est = lanczos(B, n, k=1, block_size=block, v0=v0, tol=1e-8, maxiter=500, rng=rng, value_tol=resolution,
                   check_every=1)
@@ -230,8 +337,9 @@ def compute_bound(
                          op.n_matvec - before, details)
     if kind == "rigorous":
         Md, err = dense if dense is not None else op.to_dense()
-        t, tries = rigorous_lambda_max_upper(Md, c, theta, err=err, resolution=resolution or 0.0)
-        details.update(cholesky_tries=tries, materialisation_error=err)
+        t, tries = rigorous_lambda_max_upper(Md, c, theta, err=err, resolution=resolution or 0.0,
+                                             first_step=0.5 * (resolution or 0.0))
+        details.update(cholesky_tries=tries + pre_tries, materialisation_error=err)
         return DualBound(bound_value(c, t, mask), "rigorous", t, 0.0, theta, op.n_matvec - before, details)
     # probabilistic
     norm_m = op.norm_bound()

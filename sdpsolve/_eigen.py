@@ -29,9 +29,13 @@ class EigenResult:
     converged: bool
 
 
-def _orthonormalise(W: np.ndarray, Q: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
-    """Orthonormalise the columns of W against Q and among themselves; replace lost directions by random ones."""
-    for _ in range(2):
+def _orthonormalise(W: np.ndarray, Q: np.ndarray | None, rng: np.random.Generator, passes: int = 2) -> np.ndarray:
+    """Orthonormalise the columns of W against Q and among themselves; replace lost directions by random ones.
+
+    ``passes`` classical Gram–Schmidt sweeps against Q (two are enough for any W; one when W has already been
+    projected once, as in the Lanczos recurrence).
+    """
+    for _ in range(passes):
         if Q is not None and Q.shape[1]:
             W = W - Q @ (Q.T @ W)
     norms_before = np.linalg.norm(W, axis=0)
@@ -62,6 +66,8 @@ def lanczos(
     scale: float | None = None,
     check_every: int = 4,
     value_tol: float | None = None,
+    min_steps: int = 12,
+    reorth: int = 2,
 ) -> EigenResult:
     """Top-``k`` eigenpairs (algebraically largest) of the symmetric operator ``matmat`` by block Lanczos.
 
@@ -87,9 +93,14 @@ def lanczos(
         Scale for the residual test (default: the largest |Ritz value| seen).
     check_every : int
         Steps between two convergence tests (each needs an eigendecomposition of the projected matrix).
-    value_tol : float, optional
+    value_tol : float or callable, optional
         Also stop when the wanted Ritz values moved by at most ``value_tol`` in two successive tests (useful
         when only λ_max is needed and the top of the spectrum is clustered; the vectors may then be poor).
+        A callable is evaluated at the current top Ritz value (an accuracy that depends on the value).
+    min_steps : int
+        Block steps before ``value_tol`` may stop the iteration.
+    reorth : int
+        Full reorthogonalisation passes after the three-term projection (1 is "twice is enough" with it).
 
     Returns
     -------
@@ -138,7 +149,7 @@ def lanczos(
             last = steps >= maxiter or room <= 0 or m >= n
             if not last and steps % check_every != 0 and steps > 2:
                 Wn = W - Qbuf[:, :m] @ col
-                Qj = _orthonormalise(Wn[:, :room] if room < p else Wn, Qbuf[:, :m], gen)
+                Qj = _orthonormalise(Wn[:, :room] if room < p else Wn, Qbuf[:, :m], gen, passes=reorth)
                 continue
             Tm = 0.5 * (T[:m, :m] + T[:m, :m].T)
             theta, S = np.linalg.eigh(Tm)
@@ -152,9 +163,10 @@ def lanczos(
             if m >= n or np.all(res <= tol * max(best_scale, 1e-300)):
                 converged = True
                 break
-            if value_tol is not None and prev is not None and np.all(np.abs(theta_k[:k] - prev[:k]) <= value_tol):
+            vtol = value_tol(float(theta_k[0])) if callable(value_tol) else value_tol
+            if vtol is not None and prev is not None and np.all(np.abs(theta_k[:k] - prev[:k]) <= vtol):
                 calm += 1
-                if calm >= 2 and steps >= 12:
+                if calm >= 2 and steps >= min_steps:
                     converged = True
                     break
             else:
@@ -163,7 +175,7 @@ def lanczos(
             if last:
                 break
             Wn = W - Qbuf[:, :m] @ col
-            Qj = _orthonormalise(Wn[:, :room] if room < p else Wn, Qbuf[:, :m], gen)
+            Qj = _orthonormalise(Wn[:, :room] if room < p else Wn, Qbuf[:, :m], gen, passes=reorth)
         if converged or steps >= maxiter:
             return EigenResult(theta_k[:k], X[:, :k], res[:k], n_mv, steps, bool(converged))
         # explicit restart from the current best Ritz vectors

@@ -104,8 +104,22 @@ class Operator:
         return None
 
 
+def _symmetric(A: np.ndarray) -> bool:
+    """Exact symmetry of a square float array (numba kernel for float64, numpy otherwise)."""
+    if A.dtype == np.float64 and A.ndim == 2:
+        from ._kernels import is_exactly_symmetric
+
+        return bool(is_exactly_symmetric(A))
+    return bool(np.array_equal(A, A.T))
+
+
 def symmetrise_with_error(raw: np.ndarray) -> tuple[np.ndarray, float]:
-    """Symmetric B from the lower triangle of ``raw`` and a bound on ||sym(raw) - B||_2 (Frobenius, rounded up)."""
+    """Symmetric B from the lower triangle of ``raw`` and a bound on ||sym(raw) - B||_2 (Frobenius, rounded up).
+
+    An exactly symmetric ``raw`` is returned as it is (no copy).
+    """
+    if _symmetric(raw):
+        return raw, 0.0
     B = np.tril(raw) + np.tril(raw, -1).T
     diff = raw - raw.T
     if not np.any(diff):
@@ -246,7 +260,8 @@ def _as_numpy(Y):
     return np.asarray(Y, dtype=np.float64)
 
 
-def _check_explicit(A, name: str = "M"):
+def _check_explicit(A, name: str = "M") -> bool:
+    """Raise unless A is square, finite and symmetric up to SYMMETRY_RTOL; return whether it is exactly symmetric."""
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"`{name}` must be a square matrix, got shape {A.shape}.")
     if A.shape[0] == 0:
@@ -254,6 +269,8 @@ def _check_explicit(A, name: str = "M"):
     data = A.data if sp.issparse(A) else A
     if not np.all(np.isfinite(data)):
         raise ValueError(f"`{name}` must have finite entries; it has {int(np.sum(~np.isfinite(data)))} NaN/inf.")
+    if not sp.issparse(A) and _symmetric(A):
+        return True
     scale = float(np.max(np.abs(data), initial=0.0))
     asym = A - A.T
     asym = float(abs(asym).max()) if sp.issparse(A) else float(np.max(np.abs(asym), initial=0.0))
@@ -262,6 +279,7 @@ def _check_explicit(A, name: str = "M"):
             f"`{name}` must be symmetric: max |M - Mᵀ| = {asym:.3g} exceeds {SYMMETRY_RTOL:g} × max |M| = "
             f"{SYMMETRY_RTOL * scale:.3g}."
         )
+    return False
 
 
 def as_operator(M, *, check: bool = True) -> Operator:
@@ -278,7 +296,10 @@ def as_operator(M, *, check: bool = True) -> Operator:
             raise TypeError(f"`M` must be a real numeric array, got dtype {A.dtype}.")
         A = np.ascontiguousarray(A, dtype=np.float64)
         if check:
-            _check_explicit(A)
+            if _check_explicit(A):
+                op = DenseOperator(A)
+                op._dense = (A, 0.0)  # exactly symmetric: it is its own materialisation (no second check)
+                return op
         return DenseOperator(A)
     if sp.issparse(M):
         if np.iscomplexobj(M.data):

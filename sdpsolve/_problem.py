@@ -53,6 +53,9 @@ class Settings:
     #: factor to continue from (set by :func:`solve` when it resumes a method) and the stopping-target scale
     warm_start: np.ndarray | None = None
     target_scale: float = 0.5
+    #: ``certify(c, estimate, step) -> (DualBound | None, t)``: one rigorous test of t = estimate + step (set by
+    #: :func:`solve` for rigorous bounds). With it, a method converges on a *certified* gap, not an estimate.
+    certify: object = None
 
 
 @dataclass
@@ -67,6 +70,12 @@ class MethodOutput:
     n_iter: int
     history: list = field(default_factory=list)
     eigvec: np.ndarray | None = None
+    #: a rigorous bound at ``c`` proved by the method (then :func:`solve` reports it as is)
+    certificate: object = None
+    #: the top Ritz value of M − diag c found by the method for the returned c (an estimate, not a bound)
+    ritz: float | None = None
+    #: a cheaper equivalent of the operator's product M·X that the method built (e.g. from explicit blocks)
+    product: object = None
 
 
 class Monitor:
@@ -83,14 +92,23 @@ class Monitor:
     def target(self, upper: float) -> float:
         return max(self.settings.atol, self.settings.rtol * max(1.0, abs(upper)))
 
-    def check(self, n_iter: int, lower: float, upper_est: float) -> tuple[Status | None, str]:
-        """Record a point; return (status, sentence) when the run must stop, else (None, "")."""
+    def check(self, n_iter: int, lower: float, upper_est: float, certified: float | None = None
+              ) -> tuple[Status | None, str]:
+        """Record a point; return (status, sentence) when the run must stop, else (None, "").
+
+        ``certified``: a proved upper bound found at this check. When the settings carry a certifier, only a
+        certified gap within the tolerance counts as convergence; otherwise the estimate is used (with the
+        target scaled by ``target_scale`` so that the bound computed afterwards normally meets it).
+        """
         gap = (upper_est - lower) / max(1.0, abs(upper_est))
         info = IterationInfo(n_iter, float(lower), float(upper_est), float(gap), self.problem.op.n_matvec,
                              self.elapsed())
         if self.settings.record_history:
             self.history.append(info.__dict__.copy())
-        if upper_est - lower <= self.settings.target_scale * self.target(upper_est):
+        if certified is not None and certified - lower <= self.target(certified):
+            cgap = (certified - lower) / max(1.0, abs(certified))
+            return Status.CONVERGED, f"certified gap {cgap:.2e} within the tolerance after {n_iter} iterations"
+        if self.settings.certify is None and upper_est - lower <= self.settings.target_scale * self.target(upper_est):
             return Status.CONVERGED, f"estimated gap {gap:.2e} within the tolerance after {n_iter} iterations"
         if self.settings.callback is not None and self.settings.callback(info):
             return Status.CALLBACK, f"stopped by the callback after {n_iter} iterations (estimated gap {gap:.2e})"
@@ -114,14 +132,18 @@ EIG_KEEP = 3
 
 
 def top_eigenvector(problem: Problem, settings: Settings, c: np.ndarray, v0, *, tol: float = 1e-9,
-                    value_tol: float | None = None, factor: np.ndarray | None = None):
+                    value_tol=None, factor: np.ndarray | None = None, matmat=None, quick: bool = False):
     """Ritz estimate of λ_max of M − diag c and the top Ritz vectors (n, EIG_KEEP), warm-started from ``v0``.
 
     The top vector is the first column. Block Lanczos (previous Ritz vectors + random columns) handles the
     clustered top spectrum found near an optimum, where a single warm-started vector stagnates; with
     ``factor`` (the primal V) the block starts from range(V), which is close to the top eigenspace there.
 
-    ``value_tol``: stop once λ_max is known to about this accuracy (Lanczos only).
+    ``value_tol``: stop once λ_max is known to about this accuracy (a float, or a callable of the current Ritz
+    value; Lanczos only). ``matmat``: a cheaper product X ↦ M X than the operator's (e.g. from explicit blocks).
+    ``quick``: test for convergence after every block step, allow a ``value_tol`` stop after 4 steps, and
+    reorthogonalise once after the three-term projection (for frequent gap checks seeded with good vectors,
+    where a Ritz value that is too low is caught later by the rigorous test).
     """
     block = EIG_BLOCK
     if factor is not None:
@@ -129,9 +151,11 @@ def top_eigenvector(problem: Problem, settings: Settings, c: np.ndarray, v0, *, 
         v0 = factor if v0 is None else np.hstack([factor, v0])
         block = min(problem.n, v0.shape[1] + 1)
     kwargs = {"value_tol": value_tol, "block_size": block} if eigensolver(settings) == "lanczos" else {}
+    if quick and kwargs:
+        kwargs.update(check_every=1, min_steps=4, reorth=1)
     k = min(EIG_KEEP, problem.n)
     res = top_eigenpairs(
-        eigensolver(settings), ShiftedOperator(problem.op, c), problem.n, k=k, v0=v0, tol=tol, maxiter=400,
+        eigensolver(settings), ShiftedOperator(problem.op, c, matmat), problem.n, k=k, v0=v0, tol=tol, maxiter=400,
         rng=settings.rng, **kwargs,
     )
     return float(res.values[0]), res.vectors

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ._bounds import BOUND_KINDS, RIGOROUS_MAX_N, compute_bound
+from ._bounds import BOUND_KINDS, RIGOROUS_MAX_N, certify_near, compute_bound
 from ._errors import NotConvergedWarning
 from ._lowrank import lowrank, mixing
 from ._operator import as_operator
@@ -31,10 +31,11 @@ METHODS = {
 }
 
 OPTION_KEYS = {
-    "rank": "initial rank r of the factor V (default min(⌈√(2n)⌉ + 1, 12); raised along eigenvectors when needed)",
+    "rank": "initial rank r of the factor V (default min(⌈√(2n)⌉ + 1, 16); raised along eigenvectors when needed)",
     "escape_scale": "size of the columns added along eigenvectors when the rank is raised (default 0.3)",
     "max_rank": "largest rank the saddle escape may reach (default ⌈√(2n)⌉ + 1)",
     "sweeps_per_check": "ascent sweeps/steps between two dual checks (grows by 1.5× up to max_sweeps_per_check)",
+    "extrapolation": "mixing: every k-th sweep starts from an extrapolated point, kept if it gains (10; 0: off)",
     "max_sweeps_per_check": "cap of the sweeps between two checks (default 200; schedule from the observed rate)",
     "blas_threads": "BLAS threads during the solve (default 1 for n ≤ 5000: small products do not gain from threads)",
     "eigensolver": "'lanczos' (default) or 'lobpcg' for the eigen oracle inside the methods",
@@ -161,6 +162,12 @@ def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callb
         )
         kind = "probabilistic"
     dense = op.to_dense() if kind == "rigorous" and op.kind != "sparse" else None
+    if kind == "rigorous" and chosen in ("mixing", "lowrank"):
+        def certify(c, estimate, step, v0=None):
+            Md, err = dense if dense is not None else op.to_dense()
+            return certify_near(Md, err, c, mask, estimate, step, refine=True, v0=v0, rng=gen)
+
+        settings.certify = certify
     n_iter = 0
     history: list = []
     for _round in range(4):
@@ -169,8 +176,12 @@ def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callb
         history += out.history
         target = 0.25 * max(atol, rtol * max(1.0, abs(out.lower)))
         seed = out.eigvec if out.V is None else np.hstack([out.V, out.eigvec])
-        db = compute_bound(op, out.c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=target,
-                           dense=dense)
+        estimate = None if out.ritz is None else (out.ritz, out.eigvec)
+        if out.certificate is not None:  # proved by the method at out.c
+            db = out.certificate
+        else:
+            db = compute_bound(op, out.c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=target,
+                               dense=dense, matmat=out.product, estimate=estimate)
         upper, lower = db.value, out.lower
         gap = (upper - lower) / max(1.0, abs(upper))
         status, message = out.status, out.message

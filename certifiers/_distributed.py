@@ -1,0 +1,344 @@
+"""The batches of ``sdpsolve certify`` on a Dask distributed cluster (``--scheduler``).
+
+:func:`certifiers.cli.certify_examples` stays the one place that dispatches batches; with ``scheduler=`` it
+hands them to :func:`run_batches`, which
+
+* sends the network, the prepared plans and ε to the workers once (``Client.scatter(..., broadcast=True)``),
+* submits one task per batch (``retries=`` :data:`RETRIES`: a task that raises is run again; a task whose
+  worker dies is rescheduled by the scheduler itself, up to ``distributed.scheduler.allowed-failures`` times),
+* yields ``(batch, records)`` as tasks finish (``as_completed``), in any order: the caller stores them at once,
+  so a resumable store (:class:`certifiers._store.ResultStore`, keyed by hash) receives every record exactly
+  once whatever the order of arrival,
+* submits a batch again, with the data scattered again, when the only worker holding the scattered data
+  died (Dask cancels the tasks that depended on it; up to :data:`RESUBMITS` times per batch),
+* serves arrays up to 32 MiB from the heap while a batch runs (:func:`_heap_allocations`: Dask's default
+  ``MALLOC_TRIM_THRESHOLD_`` otherwise makes every larger array a fresh ``mmap``; sdp-cert ran 2.5× slower).
+
+Each task returns its whole batch; no record is stored before its batch has finished, so a batch run twice (a
+worker lost after finishing) is reported once (each future is yielded once) and in any case stored once.
+
+``scheduler`` is one of: ``"local"`` (:data:`LOCAL`; a ``LocalCluster`` of ``workers`` processes with one
+thread each, started and closed here), the address of a running scheduler (``"tcp://10.0.0.5:8786"``,
+``"10.0.0.5:8786"``), or a ``distributed.Client`` (used as is, not closed).
+
+The package ``distributed`` is an optional extra (``pip install "sdpsolve[distributed]"``), imported only here
+and only when a scheduler is asked for.
+
+Examples
+--------
+>>> from certifiers._distributed import LOCAL, is_available
+>>> LOCAL
+'local'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import CancelledError
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sdpsolve._errors import MissingDependencyError
+
+#: the ``scheduler`` spelling that starts a LocalCluster of ``workers`` processes
+LOCAL = "local"
+#: seconds to wait for a scheduler at an address before giving up
+CONNECT_TIMEOUT = 5.0
+#: re-runs of a batch whose task raised an exception (a lost worker is handled by the scheduler)
+RETRIES = 2
+#: re-submissions of a batch cancelled because the scattered network and plans were lost with their workers
+RESUBMITS = 3
+#: the command that installs the extra (quoted: the brackets are shell patterns)
+INSTALL_HINT = 'pip install "sdpsolve[distributed]"'
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"running on a Dask cluster (a scheduler) needs the optional package 'distributed'; install it with "
+            f"`{INSTALL_HINT}`"
+        ) from exc
+    return distributed
+
+
+def is_available() -> bool:
+    """Whether ``distributed`` can be imported (without raising)."""
+    try:
+        _import_distributed()
+    except MissingDependencyError:
+        return False
+    return True
+
+
+def open_client(scheduler, *, workers: int = 1, timeout: float | None = None):
+    """Connect to (or start) a Dask cluster: ``(client, close)``.
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client
+        :data:`LOCAL`, a scheduler address, or a client (returned as is; ``close`` then does nothing).
+    workers : int
+        Processes of the LocalCluster for :data:`LOCAL` (one thread each); ignored otherwise.
+    timeout : float, optional
+        Seconds to wait for a scheduler at an address (default :data:`CONNECT_TIMEOUT`).
+
+    Returns
+    -------
+    client : distributed.Client
+    close : callable
+        Closes what was opened here (the client, and the LocalCluster for :data:`LOCAL`).
+
+    Raises
+    ------
+    MissingDependencyError
+        ``distributed`` is not installed (the message names the extra).
+    ValueError
+        Not a scheduler address, no scheduler answered within ``timeout``, or ``workers`` < 1.
+    """
+    distributed = _import_distributed()
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, lambda: None
+    if not isinstance(scheduler, str):
+        raise TypeError(f"`scheduler` must be {LOCAL!r}, an address or a distributed.Client, got {scheduler!r}.")
+    address = scheduler.strip()
+    if not address:
+        raise ValueError(f"`scheduler` must be {LOCAL!r} or a scheduler address such as tcp://host:8786, got ''.")
+    if address == LOCAL:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"`workers` must be an int >= 1 for a local cluster, got {workers!r}.")
+        cluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        try:
+            client = distributed.Client(cluster, set_as_default=False)
+        except BaseException:
+            cluster.close()
+            raise
+
+        def close_local():
+            client.close()
+            cluster.close()
+
+        return client, close_local
+    wait = CONNECT_TIMEOUT if timeout is None else float(timeout)
+    try:
+        client = distributed.Client(address, timeout=wait, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(
+            f"no Dask scheduler answered at {address!r} within {wait:g} s ({type(exc).__name__}: {exc}); start one "
+            f"with `dask scheduler` (and workers with `dask worker ADDRESS`), or use {LOCAL!r} for a local cluster."
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a Dask scheduler address: {address!r} ({exc}).") from None
+    return client, client.close
+
+
+def describe(client) -> str:
+    """One line about the cluster: scheduler address, workers and threads."""
+    try:
+        info = client.scheduler_info()
+        workers = info.get("workers", {})
+        threads = sum(int(w.get("nthreads", 0)) for w in workers.values())
+        return f"Dask scheduler {client.scheduler.address}: {len(workers)} workers, {threads} threads"
+    except Exception:  # pragma: no cover - a description only
+        return f"Dask client {client!r}"
+
+
+def local_threads(scheduler, workers: int, threads: int | None) -> int | None:
+    """Threads per task: ``threads``, else for :data:`LOCAL` ``cpu_count // workers``, else None (unchanged)."""
+    if threads is not None:
+        return int(threads)
+    if isinstance(scheduler, str) and scheduler.strip() == LOCAL:
+        return max(1, (os.cpu_count() or 1) // max(1, int(workers)))
+    return None
+
+
+@dataclass
+class _Payload:
+    """What every task needs besides its batch; scattered once (a single object, not a collection)."""
+
+    network: object
+    plans: list
+    eps: float
+    threads: int | None
+    token: str
+
+
+_THREAD_STATE = threading.local()
+_LOG = logging.getLogger(__name__)
+
+
+def _plans_for_this_thread(payload: _Payload) -> list:
+    """The prepared plans; a private copy per thread when the worker runs several tasks at once.
+
+    Plugins keep state between calls (e.g. ``last_details``); one copy per worker thread keeps concurrent
+    batches in one process apart. A worker with one thread uses the scattered object itself.
+    """
+    try:
+        from distributed import get_worker
+
+        nthreads = int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        nthreads = 1
+    if nthreads <= 1:
+        return payload.plans
+    cached = getattr(_THREAD_STATE, "plans", None)
+    if cached is None or cached[0] != payload.token:
+        import cloudpickle
+
+        cached = (payload.token, cloudpickle.loads(cloudpickle.dumps(payload.plans)))
+        _THREAD_STATE.plans = cached
+    return cached[1]
+
+
+#: glibc's ``mallopt`` parameter M_MMAP_THRESHOLD, its default, and its largest dynamic value on 64-bit
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_DEFAULT = 128 << 10
+_MMAP_THRESHOLD_BATCH = 32 << 20
+_HEAP_LOCK = threading.Lock()
+_HEAP_USERS = [0]
+
+
+def _mallopt():
+    """glibc's ``mallopt`` (None elsewhere)."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return None
+
+
+@contextmanager
+def _heap_allocations():
+    """Serve arrays up to 32 MiB from the heap during a batch in a worker started by a Dask nanny.
+
+    Dask's nannies start their workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (the configuration key
+    ``distributed.nanny.pre-spawn-environ``), and setting any glibc malloc threshold switches off its
+    *dynamic* mmap threshold: every array above 128 KiB is then a fresh ``mmap``, page-faulted in and unmapped
+    again at release. SDP-cert allocates such temporaries at every product (measured on PGD-NN: 2.5× slower
+    per example). During a batch, M_MMAP_THRESHOLD is set to 32 MiB (glibc's own dynamic maximum); the default is
+    restored when the last batch running in the process finishes. Nothing is done outside glibc, outside
+    such workers (``MALLOC_TRIM_THRESHOLD_`` not set), or when ``MALLOC_MMAP_THRESHOLD_`` was chosen explicitly.
+    """
+    env = os.environ
+    mallopt = _mallopt() if "MALLOC_TRIM_THRESHOLD_" in env and "MALLOC_MMAP_THRESHOLD_" not in env else None
+    if mallopt is None:
+        yield
+        return
+    with _HEAP_LOCK:
+        _HEAP_USERS[0] += 1
+        if _HEAP_USERS[0] == 1:
+            mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BATCH)
+    try:
+        yield
+    finally:
+        with _HEAP_LOCK:
+            _HEAP_USERS[0] -= 1
+            if _HEAP_USERS[0] == 0:
+                mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_DEFAULT)
+
+
+def _batch_task(payload: _Payload, batch) -> dict[str, list[dict]]:
+    """One batch on a worker: ``{method: [record, ...]}`` (the task function)."""
+    from .cli import _run_batch, limit_threads
+
+    with limit_threads(payload.threads), _heap_allocations():
+        return _run_batch(payload.network, _plans_for_this_thread(payload), payload.eps, batch)
+
+
+def run_batches(
+    client,
+    network,
+    plans: Sequence,
+    eps: float,
+    batches: Sequence[tuple],
+    *,
+    threads: int | None = None,
+    retries: int = RETRIES,
+) -> Iterator[tuple[tuple, dict[str, list[dict]]]]:
+    """Run batches on a Dask cluster; yield ``(batch, {method: records})`` as each finishes (any order).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    network, plans, eps
+        As for :func:`certifiers.cli.certify_examples` (plans prepared); sent to the workers once.
+    batches : sequence of tuple
+        ``(first index, X, y, indices, todo)`` as built by :func:`certifiers.cli.certify_examples`.
+    threads : int, optional
+        torch/BLAS threads per task (None: as the worker has them; Dask's nannies set the OpenMP/BLAS
+        variables to 1).
+    retries : int
+        Re-runs of a task that raised.
+
+    Raises
+    ------
+    Exception
+        The exception of a batch that still failed after its retries (the remaining tasks are cancelled;
+        what was yielded before stays valid). ``distributed.KilledWorker`` when a batch took its workers down
+        more than ``distributed.scheduler.allowed-failures`` times.
+    RuntimeError
+        When a batch had to be submitted again more than :data:`RESUBMITS` times.
+    """
+    distributed = _import_distributed()
+    tag = uuid.uuid4().hex[:12]
+    payload = _Payload(network, list(plans), float(eps), threads, tag)
+
+    def scatter():
+        return client.scatter(payload, broadcast=True, hash=False)
+
+    data = scatter()
+    attempts = [0] * len(batches)
+
+    def submit(k: int):
+        return client.submit(
+            _batch_task,
+            data,
+            batches[k],
+            key=f"certify-batch-{batches[k][0]}-{tag}-{attempts[k]}",
+            retries=int(retries),
+            pure=False,
+        )
+
+    futures = {submit(k): k for k in range(len(batches))}
+    pending = distributed.as_completed(list(futures), loop=client.loop)
+    try:
+        for future in pending:
+            k = futures.pop(future)
+            try:
+                result = future.result()  # raises the task's exception after its retries
+            except CancelledError as exc:
+                # the scattered payload was lost with the worker(s) holding it, before the batch ran or while
+                # its result was being fetched (Dask cancels what depends on lost data): scatter, submit again
+                attempts[k] += 1
+                if attempts[k] > RESUBMITS:
+                    raise RuntimeError(
+                        f"the batch starting at example {batches[k][0]} was cancelled {attempts[k]} times (its "
+                        "workers were lost together with the network sent to them); giving up."
+                    ) from exc
+                if data.status != "finished":
+                    data.release()
+                    data = scatter()
+                _LOG.warning(
+                    "the batch starting at example %d was cancelled (the network sent to its workers was lost); "
+                    "submitted again (attempt %d)",
+                    batches[k][0],
+                    attempts[k] + 1,
+                )
+                again = submit(k)
+                futures[again] = k
+                pending.add(again)
+                continue
+            future.release()
+            yield batches[k], result
+    finally:
+        if futures:
+            client.cancel(list(futures), force=True)
+        data.release()

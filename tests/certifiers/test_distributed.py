@@ -1,0 +1,282 @@
+"""Tests of ``sdpsolve certify --scheduler`` (certifiers._distributed, Dask distributed).
+
+Oracle: a serial run of the same methods on the same examples (:func:`certifiers.cli.certify_examples` without
+workers). A Dask run must give exactly the same records (``time`` fields aside: they are measured), each
+(method, example) exactly once, the returned records in index order, and a result file equal to the serial
+run's — also when a worker dies in the middle of a batch (the batch is run again elsewhere), and when the only
+worker holding the scattered network dies (the network is sent again). Usage errors exit with code 2 and a
+message naming ``--scheduler``.
+
+Clusters: ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``, one per module (a nanny restarts
+a worker that died); each test stays well under 30 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import sys
+
+import pytest
+
+from certifiers import _distributed
+from certifiers import cli as ccli
+from sdpsolve import cli
+
+from .test_cli import N, _certify, _records, files  # noqa: F401  (files: the shared fixture)
+
+needs_distributed = pytest.mark.skipif(
+    not _distributed.is_available(), reason='Dask distributed is not installed (pip install "sdpsolve[distributed]")'
+)
+METHODS = ["ibp", "crown", "grad-cert", "pgd"]
+EPS = 0.04
+BATCH = 7  # 24 examples: batches at 0, 7, 14, 21
+
+
+def _without_times(value):
+    """``value`` without its ``time`` fields, at any depth (measured, so they differ between runs)."""
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items() if k != "time"}
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value
+
+
+def _strip(records):
+    return sorted((_without_times(r) for r in records), key=lambda r: (r["method"], r["index"]))
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed")
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl,
+        distributed.Client(cl, set_as_default=False) as client,
+    ):
+        yield cl, client
+
+
+@pytest.fixture(scope="module")
+def plans(files):  # noqa: F811
+    plans, _ = ccli.plan_methods(METHODS, seed=3, cache_dir=files["cache"])
+    ccli.prepare_methods(plans, files["net"])
+    return plans
+
+
+@pytest.fixture(scope="module")
+def serial(files, plans):  # noqa: F811
+    with ccli.limit_threads(1):
+        return ccli.certify_examples(files["net"], files["X"], files["y"], EPS, plans, batch_size=BATCH)
+
+
+def _run(files, plans, scheduler, **kwargs):  # noqa: F811
+    seen = []
+
+    def on_records(method, records):
+        seen.extend((method, r["index"]) for r in records)
+
+    out = ccli.certify_examples(
+        files["net"],
+        files["X"],
+        files["y"],
+        EPS,
+        plans,
+        batch_size=BATCH,
+        scheduler=scheduler,
+        on_records=on_records,
+        threads=1,
+        **kwargs,
+    )
+    return out, seen
+
+
+def _check_same_as_serial(out, seen, serial):
+    assert sorted(seen) == sorted((m, i) for m in METHODS for i in range(N)), "each record reported exactly once"
+    for m in METHODS:
+        assert [r["index"] for r in out[m]] == list(range(N)), f"{m}: returned records not in index order"
+    assert _strip(r for m in METHODS for r in out[m]) == _strip(r for m in METHODS for r in serial[m])
+
+
+@needs_distributed
+def test_local_cluster_gives_the_serial_records(files, plans, serial, cluster):  # noqa: F811
+    _, client = cluster
+    out, seen = _run(files, plans, client)
+    _check_same_as_serial(out, seen, serial)
+    # batches may arrive in any order; the store of the CLI test below covers out-of-order writes
+    assert len(serial["pgd"]) == N
+
+
+@needs_distributed
+def test_cli_store_through_dask_equals_serial_store(capsys, files, cluster, tmp_path):  # noqa: F811
+    cl, _ = cluster
+    serial_out, dask_out = tmp_path / "serial.jsonl", tmp_path / "dask.jsonl"
+    common = ["--method", ",".join(METHODS), "--eps", str(EPS), "--seed", "3", "--threads", "1"]
+    code, serial_text, err = _certify(capsys, files, *common, "--out", str(serial_out))
+    assert code == 0, err
+    code, out, err = _certify(capsys, files, *common, "--out", str(dask_out), "--scheduler", cl.scheduler_address)
+    assert code == 0, err
+    h1, r1 = _records(serial_out)
+    h2, r2 = _records(dask_out)
+    assert h1["config"] == h2["config"]
+    assert len(r2) == len({r["key"] for r in r2}) == len(METHODS) * N
+    assert _strip(r1) == _strip(r2)
+    assert {r["key"] for r in r1} == {r["key"] for r in r2}
+
+    # the summary tables agree (method, error, value, bound kind; the time columns aside)
+    def table(text):
+        return [re.split(r"\s{2,}", ln)[:4] for ln in text.splitlines() if ln.split(" ")[0] in METHODS]
+
+    assert len(table(out)) == len(METHODS) and table(out) == table(serial_text)
+    # a rerun through Dask finds everything stored and adds nothing
+    before = dask_out.read_text()
+    code, out, err = _certify(capsys, files, *common, "--out", str(dask_out), "--scheduler", cl.scheduler_address)
+    assert code == 0, err
+    assert dask_out.read_text() == before and f"{len(METHODS) * N} (example, method) records" in out
+
+
+class _DiesOnce:
+    """A plugin wrapper whose first call on the batch starting at ``first`` kills its worker process.
+
+    ``marker`` is created atomically (``O_EXCL``) just before ``os._exit``: exactly one process dies, whichever
+    runs that batch first; the re-run (on another worker or the restarted one) goes through.
+    """
+
+    def __init__(self, plugin, first: int, marker: str):
+        self.plugin, self.first, self.marker = plugin, first, marker
+
+    def certify(self, network, X, y, eps, *, indices=None):
+        if int(indices[0]) == self.first:
+            try:
+                fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pass
+            else:
+                os.close(fd)
+                os._exit(1)
+        return self.plugin.certify(network, X, y, eps, indices=indices)
+
+
+def _with_crash(plans, first, marker):
+    out = []
+    for p in plans:
+        q = ccli.MethodPlan(p.name, p.is_attack, dict(p.options), p.reseed, p.seed, p.instance, p.prepare_time)
+        if p.name == "crown":
+            q.instance = _DiesOnce(p.instance, first, str(marker))
+        out.append(q)
+    return out
+
+
+@needs_distributed
+def test_worker_dying_mid_batch_is_retried(files, plans, serial, cluster, tmp_path):  # noqa: F811
+    _, client = cluster
+    marker = tmp_path / "died"
+    out, seen = _run(files, _with_crash(plans, BATCH, marker), client)
+    assert marker.exists(), "the worker was not killed: the test checked nothing"
+    _check_same_as_serial(out, seen, serial)
+
+
+@needs_distributed
+def test_lost_scattered_network_is_sent_again(files, plans, serial, tmp_path, caplog):  # noqa: F811
+    """One worker: when it dies, the network scattered to it is gone; the batches are submitted again."""
+    import distributed
+
+    caplog.set_level(logging.WARNING, logger="certifiers._distributed")
+    marker = tmp_path / "died"
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cl,
+        distributed.Client(cl, set_as_default=False) as client,
+    ):
+        out, seen = _run(files, _with_crash(plans, 2 * BATCH, marker), client)
+    assert marker.exists()
+    assert "submitted again" in caplog.text, "the re-submission path was not taken"
+    _check_same_as_serial(out, seen, serial)
+
+
+@needs_distributed
+def test_threads_share_one_worker(files, plans, serial):  # noqa: F811
+    """Two threads in one worker run two batches at once, each on its own copy of the prepared plugins."""
+    import distributed
+
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cl,
+        distributed.Client(cl, set_as_default=False) as client,
+    ):
+        out, seen = _run(files, plans, client)
+    _check_same_as_serial(out, seen, serial)
+
+
+@needs_distributed
+def test_scheduler_local_spelling(files, plans, serial):  # noqa: F811
+    out, seen = _run(files, plans, "local", workers=2)
+    _check_same_as_serial(out, seen, serial)
+
+
+def test_heap_threshold_is_set_during_batches_only(monkeypatch):
+    """Under Dask's MALLOC_TRIM_THRESHOLD_: M_MMAP_THRESHOLD 32 MiB while any batch runs, the default after."""
+    calls = []
+    monkeypatch.setattr(_distributed, "_mallopt", lambda: lambda param, value: calls.append((param, value)))
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with _distributed._heap_allocations():
+        pass
+    assert calls == [], "changed the allocator outside a Dask worker"
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with _distributed._heap_allocations(), _distributed._heap_allocations():  # two batches at once
+        assert calls == [(-3, 32 << 20)]
+    assert calls == [(-3, 32 << 20), (-3, 128 << 10)]
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1000000")  # the user's own choice is kept
+    with _distributed._heap_allocations():
+        pass
+    assert len(calls) == 2
+
+
+# -- usage errors (these need no cluster) -----------------------------------------------------------------
+def _argv(files, *extra):  # noqa: F811
+    return [
+        "certify",
+        "--model",
+        str(files["model"]),
+        "--data",
+        str(files["data"]),
+        "--method",
+        "ibp",
+        "--eps",
+        "0.1",
+        "--no-progress",
+        *extra,
+    ]
+
+
+def test_scheduler_with_workers_is_a_usage_error(capsys, files):  # noqa: F811
+    code = cli.main(_argv(files, "--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"))
+    err = capsys.readouterr().err
+    assert code == 2 and "--scheduler" in err and "--workers" in err and "local" in err, err
+    with pytest.raises(ValueError, match="`workers` must be 1"):
+        ccli.certify_examples(files["net"], files["X"], files["y"], 0.1, [], scheduler="tcp://127.0.0.1:1", workers=2)
+
+
+def test_missing_distributed_names_the_extra(capsys, files, monkeypatch):  # noqa: F811
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` raises ImportError
+    code = cli.main(_argv(files, "--scheduler", "local"))
+    err = capsys.readouterr().err
+    assert code == 2 and 'pip install "sdpsolve[distributed]"' in err and "Traceback" not in err, err
+    from sdpsolve import MissingDependencyError
+
+    with pytest.raises(MissingDependencyError, match=r"sdpsolve\[distributed\]"):
+        _distributed.open_client("local")
+
+
+@needs_distributed
+def test_unreachable_scheduler_names_the_flag(capsys, files, monkeypatch):  # noqa: F811
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(_distributed, "CONNECT_TIMEOUT", 1.0)
+    code = cli.main(_argv(files, "--scheduler", f"tcp://127.0.0.1:{port}"))
+    err = capsys.readouterr().err
+    assert code == 2 and f"--scheduler tcp://127.0.0.1:{port}" in err and "within 1 s" in err, err
+    assert "Traceback" not in err
+    code = cli.main(_argv(files, "--scheduler", "  "))
+    assert code == 2 and "--scheduler" in capsys.readouterr().err

@@ -83,7 +83,7 @@ class MixingAscent(_Ascent):
         n = problem.n
         self.eq = np.ascontiguousarray(problem.mask)
         self.order = np.arange(n, dtype=np.int64)
-        self._count, self._prev, self._beta = 0, None, 2.0
+        self._count, self._prev, self._beta, self._last = 0, None, 2.0, None
         if op.kind == "sparse":
             A = sp.csr_matrix(op.A)
             self.csr = (A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, op.diagonal())
@@ -141,33 +141,46 @@ class MixingAscent(_Ascent):
 
         Kept only if the objective after the sweep exceeds the objective at V (a safeguard: the iteration stays
         monotone); β grows by 1.5 after a success (up to 10) and halves after a failure (down to 0.5). Costs
-        two products besides the sweep; the mixing iteration's slow linear tail typically needs about half
-        as many sweeps.
+        up to two products besides the sweep (none for two colour classes); the mixing iteration's slow
+        linear tail typically needs about half as many sweeps.
         """
         prev = self._prev
         if prev is None or prev.shape != V.shape:
             self._sweep(V)
             self._prev = V.copy()
             return V
-        f_old = float(np.einsum("ij,ij->", self.product(V), V))
+        f_old = self._value(V, self._last)
         W = V + self._beta * (V - prev)
         project_rows(W, self.eq)
-        self._sweep(W)
-        if float(np.einsum("ij,ij->", self.product(W), W)) > f_old:
+        if self._value(W, self._sweep(W)) > f_old:
             self._beta = min(1.5 * self._beta, 10.0)
             V = W
         else:
             self._beta = max(0.5 * self._beta, 0.5)
+            self._last = f_old
         self._prev = V.copy()
         return V
 
+    def _value(self, V, known):
+        """tr(Vᵀ M V): ``known`` when the sweep that produced V could give it, else one product."""
+        return known if known is not None else float(np.einsum("ij,ij->", self.product(V), V))
+
     def _sweep(self, V):
-        """One mixing sweep over all rows, in place."""
+        """One mixing sweep over all rows, in place. Returns tr(Vᵀ M V) when it comes for free, else None.
+
+        (Two colour classes C1, C2 covering all rows: the products of the C2 update give
+        tr(VᵀMV) = Σ_i M_ii ||v_i||² + 2 Σ_{i∈C2} <v_i, (M V)_i − M_ii v_i>.)
+        """
+        self._last = None
         if self.blocks is not None:
             for rows, cols, Arows in self.blocks:
-                update_rows_from(V, rows, Arows @ V[cols], self.diag, self.eq)
+                G = Arows @ V[cols]
+                update_rows_from(V, rows, G, self.diag, self.eq)
             if self.rest.size:
                 mixing_sweep_dense(self.A, V, self.eq, self.rest)
+            elif len(self.blocks) == 2:
+                diag_part = np.einsum("ij,ij,i->", V, V, self.diag)
+                self._last = float(diag_part + 2.0 * np.einsum("ij,ij->", V[rows], G))
         elif hasattr(self, "A"):
             # rows in blocks: one BLAS product per block, the in-block dependencies in numba
             A, b = self.A, self.row_block
@@ -177,6 +190,7 @@ class MixingAscent(_Ascent):
             mixing_sweep_csr(*self.csr, V, self.eq, self.order)
         # a sweep reads every entry once: count it as V.shape[1] products (the work of M @ V)
         self.problem.op.n_matvec += V.shape[1]
+        return self._last
 
 
 def row_parametrisation(V: np.ndarray, mask: np.ndarray) -> np.ndarray:

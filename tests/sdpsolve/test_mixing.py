@@ -128,3 +128,17 @@ def test_exact_symmetry_check():
     assert B is S and err == 0.0
     B, err = symmetrise_with_error(T)
     assert np.array_equal(B, B.T) and err > 0.0
+
+
+def test_sweep_objective_for_two_colour_classes():
+    """Oracle: tr(Vᵀ M V) from the dense product. A bipartite matrix (with a diagonal) reports the objective
+    of its sweep without an extra product; other structures report None."""
+    rng = np.random.default_rng(11)
+    M = _bipartite(70, 45, rng)
+    asc = MixingAscent(Problem(as_operator(M), np.zeros(M.shape[0], dtype=bool)), None)
+    V = _unit_rows(M.shape[0], 5, rng)
+    value = asc._sweep(V)
+    assert value == pytest.approx(float(np.sum((M @ V) * V)), rel=1e-12)
+    M = _bipartite(60, 50, rng, extra=5)
+    asc = MixingAscent(Problem(as_operator(M), np.zeros(M.shape[0], dtype=bool)), None)
+    assert asc._sweep(_unit_rows(M.shape[0], 5, rng)) is None

@@ -259,8 +259,10 @@ def probabilistic_lambda_max_upper(
     """
     steps = max(1, min(steps, n))
     x0 = rng.standard_normal(n)  # Gaussian direction = uniform on the sphere
+    # full reorthogonalisation: the three-term projection plus one classical Gram–Schmidt pass against the whole
+    # basis ("twice is enough"), which keeps the basis orthonormal to working precision
     res = lanczos(matmat, n, k=1, block_size=1, v0=x0, tol=0.0, maxiter=steps, max_dim=steps + 1, rng=rng,
-                  check_every=steps + 1)
+                  check_every=steps + 1, reorth=1)
     theta = float(res.values[0])
     k = res.n_iter
     if k >= n:  # the Krylov space is the whole space: θ is λ_max up to rounding

@@ -27,6 +27,9 @@ class EigenResult:
     n_matvec: int
     n_iter: int
     converged: bool
+    #: floating-point operations besides the products (projections, reorthogonalisation, small eigenproblems):
+    #: a deterministic measure of the iteration's own cost
+    flops: float = 0.0
 
 
 def _orthonormalise(W: np.ndarray, Q: np.ndarray | None, rng: np.random.Generator, passes: int = 2) -> np.ndarray:
@@ -120,6 +123,7 @@ def lanczos(
         start = np.hstack([start, gen.standard_normal((n, p - start.shape[1]))])
     Q = _orthonormalise(start[:, :p], None, gen)
     n_mv = 0
+    flops = 0.0
     steps = 0
     best_scale = float(scale or 0.0)
     prev = None
@@ -145,6 +149,8 @@ def lanczos(
             T[:m_new, m:m_new] = col
             T[m:m_new, :m_new] = col.T
             m = m_new
+            # projection, three-term removal, `reorth` passes and QR of the new block
+            flops += 4.0 * n * m * p_j * (1 + reorth) + 2.0 * n * p_j * p_j
             room = min(p, max_dim - m)
             last = steps >= maxiter or room <= 0 or m >= n
             if not last and steps % check_every != 0 and steps > 2:
@@ -153,6 +159,7 @@ def lanczos(
                 continue
             Tm = 0.5 * (T[:m, :m] + T[:m, :m].T)
             theta, S = np.linalg.eigh(Tm)
+            flops += 9.0 * m**3 + 4.0 * n * m * min(need, m)
             order = np.argsort(theta)[::-1][: min(need, m)]
             theta_k, S_k = theta[order], S[:, order]
             best_scale = max(best_scale, float(np.max(np.abs(theta))))
@@ -177,7 +184,7 @@ def lanczos(
             Wn = W - Qbuf[:, :m] @ col
             Qj = _orthonormalise(Wn[:, :room] if room < p else Wn, Qbuf[:, :m], gen, passes=reorth)
         if converged or steps >= maxiter:
-            return EigenResult(theta_k[:k], X[:, :k], res[:k], n_mv, steps, bool(converged))
+            return EigenResult(theta_k[:k], X[:, :k], res[:k], n_mv, steps, bool(converged), flops)
         # explicit restart from the current best Ritz vectors
         restart = Qbuf[:, :m] @ S[:, np.argsort(theta)[::-1][:p]]
         Q = _orthonormalise(restart, None, gen)

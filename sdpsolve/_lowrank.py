@@ -112,6 +112,16 @@ class MixingAscent(_Ascent):
                     self.blocks.append((cls, cols, np.ascontiguousarray(rows[:, cols])))
                 self.rest = small.astype(np.int64)
 
+    def sweep_flops(self, r: int) -> float:
+        """Floating-point operations of one sweep at rank r (also of one product M·X with r columns)."""
+        if self.blocks is not None:
+            work = sum(rows.size * cols.size for rows, cols, _ in self.blocks) + self.rest.size * self.problem.n
+        elif hasattr(self, "A"):
+            work = self.problem.n**2
+        else:
+            work = self.csr[1].size
+        return 2.0 * r * float(work)
+
     def product(self, X: np.ndarray) -> np.ndarray:
         """M @ X from the colour blocks (only the nonzero off-diagonal blocks are read); counted in the operator."""
         op = self.problem.op
@@ -325,6 +335,8 @@ def run_lowrank(problem: Problem, settings: Settings, ascent_cls) -> MethodOutpu
     while True:
         k = inner if monitor.max_iter is None else max(1, min(inner, monitor.max_iter - n_iter))
         V = ascent.run(V, k)
+        products_before = problem.op.n_matvec
+        eig_info: dict = {}
         n_iter += k
         G = product(V)
         c, lower = dual_from_primal(problem.mask, G, V)
@@ -338,7 +350,7 @@ def run_lowrank(problem: Problem, settings: Settings, ascent_cls) -> MethodOutpu
             return tight if gap <= goal else max(tight, 0.1 * gap / n)
 
         t, u = top_eigenvector(problem, settings, c, u, value_tol=value_tol, factor=V, matmat=product,
-                               quick=settings.certify is not None)
+                               quick=settings.certify is not None, info=eig_info)
         upper_est = estimate_upper(problem, c, t)
         accurate = value_tol(t) <= tight
         certificate = None
@@ -414,6 +426,13 @@ def run_lowrank(problem: Problem, settings: Settings, ascent_cls) -> MethodOutpu
         else:
             stall = 0
         inner = _next_check(inner, history_gaps, gap_est, monitor.target(best[0]), opts)
+        # balance: a check may not cost much more than the sweeps between two checks (a large sparse matrix
+        # has cheap sweeps and expensive checks). Counted in flops, not seconds, so that runs are reproducible
+        sweep_flops = getattr(ascent, "sweep_flops", None)
+        if sweep_flops is not None and "sweeps_per_check" not in opts:
+            per_product = sweep_flops(1)
+            check = (problem.op.n_matvec - products_before) * per_product + eig_info.get("flops", 0.0)
+            inner = max(inner, int(0.5 * check / sweep_flops(V.shape[1])))
     # ``proved`` (a rigorous bound at best[1], within the tolerance) only when the run converged on it
     return MethodOutput(best[1], V, lower, status, msg, n_iter, monitor.history, best[2], certificate=proved,
                         ritz=best[4] if best[3] else None, product=product)

@@ -132,7 +132,8 @@ EIG_KEEP = 3
 
 
 def top_eigenvector(problem: Problem, settings: Settings, c: np.ndarray, v0, *, tol: float = 1e-9,
-                    value_tol=None, factor: np.ndarray | None = None, matmat=None, quick: bool = False):
+                    value_tol=None, factor: np.ndarray | None = None, matmat=None, quick: bool = False,
+                    info: dict | None = None):
     """Ritz estimate of λ_max of M − diag c and the top Ritz vectors (n, EIG_KEEP), warm-started from ``v0``.
 
     The top vector is the first column. Block Lanczos (previous Ritz vectors + random columns) handles the
@@ -143,7 +144,8 @@ def top_eigenvector(problem: Problem, settings: Settings, c: np.ndarray, v0, *, 
     value; Lanczos only). ``matmat``: a cheaper product X ↦ M X than the operator's (e.g. from explicit blocks).
     ``quick``: test for convergence after every block step, allow a ``value_tol`` stop after 4 steps, and
     reorthogonalise once after the three-term projection (for frequent gap checks seeded with good vectors,
-    where a Ritz value that is too low is caught later by the rigorous test).
+    where a Ritz value that is too low is caught later by the rigorous test). ``info``: a dict that receives
+    ``flops``, the eigensolver's own work besides the products.
     """
     block = EIG_BLOCK
     if factor is not None:
@@ -158,6 +160,8 @@ def top_eigenvector(problem: Problem, settings: Settings, c: np.ndarray, v0, *, 
         eigensolver(settings), ShiftedOperator(problem.op, c, matmat), problem.n, k=k, v0=v0, tol=tol, maxiter=400,
         rng=settings.rng, **kwargs,
     )
+    if info is not None:
+        info["flops"] = res.flops
     return float(res.values[0]), res.vectors
 
 

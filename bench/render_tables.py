@@ -37,9 +37,15 @@ def solver_table() -> str:
             rows += [(d["machine"], r) for r in d["rows"]]
     if not rows:
         return "_not run yet: `.venv/bin/python bench/solver_vs_cvxpy.py --big`_"
+    main = _load("solver_vs_cvxpy.json") or {}
+    later = main.get("large_rows")
+    merged = (f" The sdpsolve-only rows (n ≥ 1000, the Grad-NN matrix, the n = 20000 graphs) are from a later run, "
+              f"`... --big --sizes 50 --max-cvxpy-n 0`, started {later['started']} at commit "
+              f"{later['machine'].get('commit')}." if later else "")
     out = [f"Command: `.venv/bin/python bench/solver_vs_cvxpy.py --sizes 50 100 151 --big` and "
            f"`... --sizes 151 --max-cvxpy-n 151 --no-large`. Machine: {_machine(rows[0][0])} (shared with other "
-           "jobs during the run, so absolute times are pessimistic; rows of one instance ran back to back).", "",
+           "jobs during the run, so absolute times are pessimistic; rows of one instance ran back to back)."
+           + merged, "",
            "| instance | n | solver | time (s) | lower / objective | upper (rigorous unless noted) | rel. gap |",
            "|---|---|---|---|---|---|---|"]
     for _, r in rows:
@@ -88,7 +94,8 @@ def sdpcert_table() -> str:
     if not d:
         return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
     out = [f"Command: `.venv/bin/python bench/reproduce_sdpcert.py --count {d['count']} --time-limit {d['time_limit']}`"
-           f" (ε = {d['eps']}; test images {d['start']}…{d['start'] + d['count'] - 1}; one process, one thread; the "
+           f" --workers {d.get('workers', 1)} (ε = {d['eps']}; test images {d['start']}…{d['start'] + d['count'] - 1}; "
+           "one thread per process; the "
            "runs are resumable stores in `bench/results/sdpcert_runs/`) and `... --sanity`. "
            f"Machine: {d['machine']}.", "",
            "| network | clean error | method | images | certified / attack error | paper | "
@@ -102,8 +109,9 @@ def sdpcert_table() -> str:
             out.append(f"| {net} | {100 * v['clean_error']:.0f}% | {meth} | {r['n']} | {100 * r['error']:.0f}% | "
                        f"{paper} | {times} |")
     if d.get("sanity"):
-        out += ["", "PGD-NN sanity check against the third-party MOSEK optima (no early stop; our relaxation adds the "
-                "rows of the stable-active neurons, so its optimum is ≤ the SPEC §5 optimum):", "",
+        out += ["", f"PGD-NN sanity check against the third-party MOSEK optima (`--sanity`: no early stop, "
+                f"{d.get('sanity_time_limit', '?')} s per instance; our relaxation adds the rows of the stable-active "
+                "neurons, so its optimum is ≤ the SPEC §5 optimum):", "",
                 "| instance | MOSEK optimum | our certified upper bound | our primal value (violation) | time (s) |",
                 "|---|---|---|---|---|"]
         for k, s in d["sanity"].items():

@@ -197,6 +197,9 @@ def plan_methods(
     device: str | None = None,
     cache_dir=None,
     cache: bool | None = None,
+    bounds: str | None = None,
+    triangle: bool | None = None,
+    time_limit: float | None = None,
     extra: dict | None = None,
 ) -> tuple[list[MethodPlan], list[str]]:
     """Resolve method names and route the command-line options to the plugins that accept them.
@@ -205,8 +208,10 @@ def plan_methods(
     ----------
     names : sequence of str
         Registered plugin names (duplicates are dropped, order kept).
-    rtol, bound, early_stop, device, cache_dir, cache : optional
+    rtol, bound, early_stop, device, cache_dir, cache, bounds, triangle, time_limit : optional
         Passed as the keyword of the same name to every plugin whose constructor has it; None: not passed.
+        (``bounds``: the layer bounds of sdp-cert, "ibp" | "crown" | "lp"; ``triangle``: its LP triangle rows;
+        ``time_limit``: its seconds per (example, target).)
     seed : int
         Passed as ``rng`` to plugins that take ``rng``, and as ``seed`` to plugins that take ``seed``
         (attacks: per batch, see :class:`MethodPlan`).
@@ -231,7 +236,10 @@ def plan_methods(
     ([('ibp', False, False), ('pgd', True, True)], ['rtol'])
     """
     registry = _registry()
-    given = {"rtol": rtol, "bound": bound, "device": device, "cache_dir": cache_dir, "cache": cache}
+    given = {"rtol": rtol, "bound": bound, "device": device, "cache_dir": cache_dir, "cache": cache,
+             "bounds": bounds, "time_limit": time_limit}
+    if triangle:
+        given["triangle"] = True
     if early_stop is not None:
         given["early_stop"] = bool(early_stop)
     used: set[str] = set()
@@ -719,6 +727,18 @@ def _build_certify(p: argparse.ArgumentParser) -> None:
         choices=("rigorous", "probabilistic"),
         help="kind of the SDP upper bounds (default: the plugin's, rigorous)",
     )
+    p.add_argument(
+        "--bounds",
+        choices=("ibp", "crown", "lp"),
+        help="sdp-cert: intermediate layer bounds (default ibp, the paper's setting)",
+    )
+    p.add_argument("--triangle", action="store_true", help="sdp-cert: add the LP triangle rows to the SDP")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help="sdp-cert: seconds per (example, target class); the bound reached is still certified (default none)",
+    )
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of attacks and solvers (default 0)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes for the examples (default 1)")
     p.add_argument(
@@ -770,6 +790,8 @@ def _check_args(args: argparse.Namespace) -> list[str]:
                 "--scheduler needs the optional package 'distributed' (Dask); install it with "
                 'pip install "sdpsolve[distributed]"'
             )
+    if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
+        raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit!r}.")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}.")
     if args.batch_size < 1:
@@ -826,8 +848,14 @@ def _run_certify(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         cache_dir=args.cache_dir,
+        bounds=args.bounds,
+        triangle=args.triangle or None,
+        time_limit=args.time_limit,
     )
     flag = {
+        "bounds": "--bounds",
+        "triangle": "--triangle",
+        "time_limit": "--time-limit",
         "rtol": "--rtol",
         "bound": "--bound",
         "early_stop": "--no-early-stop",

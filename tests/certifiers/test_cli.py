@@ -253,6 +253,7 @@ def test_labels_key_and_summary_without_out(capsys, files, tmp_path):
         ({"--data": "pixels"}, "--data"),
         ({"--workers": "0"}, "--workers"),
         ({"--rtol": "-1"}, "--rtol"),
+        ({"--time-limit": "0"}, "--time-limit"),
     ],
 )
 def test_bad_input_exit_2_names_flag(capsys, files, tmp_path, change, flag):
@@ -320,6 +321,28 @@ def test_options_reach_only_plugins_that_accept_them(capsys, files):
     # a flag no selected method takes is reported, and the run still succeeds
     code, _, err = _certify(capsys, files, "--method", "ibp", "--eps", "0.1", "--rtol", "1e-3")
     assert code == 0 and "--rtol is ignored" in err
+
+
+def test_sdpcert_flags_reach_the_plugin_and_its_records(capsys, files, tmp_path):
+    """--bounds/--triangle/--time-limit go to sdp-cert only; its records carry per-target solve details, and its
+    bounds are never looser than the interval bounds of the same run (oracle: the ibp plugin)."""
+    plans, unused = ccli.plan_methods(["sdp-cert", "ibp"], bounds="crown", triangle=True, time_limit=5.0)
+    opts = {p.name: p.options for p in plans}
+    assert opts["sdp-cert"]["bounds"] == "crown" and opts["sdp-cert"]["triangle"] is True
+    assert opts["sdp-cert"]["time_limit"] == 5.0 and opts["ibp"] == {} and unused == []
+    out_file = tmp_path / "sdp.jsonl"
+    code, _, err = _certify(capsys, files, "--method", "sdp-cert,ibp", "--eps", "0.05", "--count", "4", "--bounds",
+                            "crown", "--triangle", "--time-limit", "5", "--out", str(out_file))
+    assert code == 0, err
+    header, records = _records(out_file)
+    by = _by_method(records)
+    assert header["config"]["methods"]["sdp-cert"]["triangle"] is True
+    for i, rec in by["sdp-cert"].items():
+        assert set(rec["targets"]) <= set(rec["bounds"])
+        for j, b in rec["bounds"].items():
+            assert b <= by["ibp"][i]["bounds"][j] + 1e-9, (i, j)
+    code, _, err = _certify(capsys, files, "--method", "ibp", "--eps", "0.1", "--triangle")
+    assert code == 0 and "--triangle is ignored" in err
 
 
 @pytest.mark.slow

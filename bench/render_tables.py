@@ -94,8 +94,8 @@ def sdpcert_table() -> str:
     if not d:
         return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
     out = [f"Command: `.venv/bin/python bench/reproduce_sdpcert.py --count {d['count']} --time-limit {d['time_limit']}`"
-           f" --workers {d.get('workers', 1)} (ε = {d['eps']}; test images {d['start']}…{d['start'] + d['count'] - 1}; "
-           "one thread per process; the "
+           f" (ε = {d['eps']}; test images {d['start']}…{d['start'] + d['count'] - 1}; one thread per process, "
+           "`--workers 2` for the plain sdp-cert runs; the "
            "runs are resumable stores in `bench/results/sdpcert_runs/`) and `... --sanity`. "
            f"Machine: {d['machine']}.", "",
            "| network | clean error | method | images | certified / attack error | paper | "

@@ -224,55 +224,62 @@ def lbfgs_maximise_rows(value_grad, V: np.ndarray, mask: np.ndarray, iters: int,
     """
     n, r = V.shape
     W = row_parametrisation(V, mask)
+    eq_rows = np.flatnonzero(mask)
 
     def fun(W):
-        norms = np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-300)
-        f, gV = value_grad(W[:, :r] / norms)
+        norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", W, W)), 1e-300)[:, None]
+        U = W / norms
+        f, gV = value_grad(U[:, :r])
         gfull = np.zeros_like(W)
         gfull[:, :r] = -gV
-        U = W / norms
-        gW = (gfull - U * np.sum(gfull * U, axis=1, keepdims=True)) / norms
-        gW[mask, r] = 0.0
+        gW = (gfull - U * np.einsum("ij,ij->i", gfull, U)[:, None]) / norms
+        gW[eq_rows, r] = 0.0
         return -f, gW
 
+    # flat views: the dot products of the two-loop recursion are BLAS calls without temporaries
     f, g = fun(W)
-    S, Y = [], []
+    S, Y, RHO = [], [], []
     for _ in range(iters):
-        q = g.copy()
+        gf = g.ravel()
+        q = gf.copy()
         alphas = []
-        for s_, y_ in reversed(list(zip(S, Y))):
-            rho = 1.0 / np.sum(y_ * s_)
-            a = rho * np.sum(s_ * q)
-            alphas.append((rho, a))
+        for s_, y_, rho in zip(reversed(S), reversed(Y), reversed(RHO)):
+            a = rho * np.dot(s_, q)
+            alphas.append(a)
             q -= a * y_
-        gamma = np.sum(S[-1] * Y[-1]) / np.sum(Y[-1] * Y[-1]) if S else 1.0 / max(np.linalg.norm(g), 1e-300)
+        gamma = np.dot(S[-1], Y[-1]) / np.dot(Y[-1], Y[-1]) if S else 1.0 / max(np.linalg.norm(gf), 1e-300)
         d = gamma * q
-        for (s_, y_), (rho, a) in zip(zip(S, Y), reversed(alphas)):
-            d += (a - rho * np.sum(y_ * d)) * s_
+        for s_, y_, rho, a in zip(S, Y, RHO, reversed(alphas)):
+            d += (a - rho * np.dot(y_, d)) * s_
         d = -d
-        slope = float(np.sum(g * d))
+        slope = float(np.dot(gf, d))
         if slope >= 0:  # not a descent direction: reset the memory
-            S, Y = [], []
-            d = -g / max(np.linalg.norm(g), 1e-300)
-            slope = float(np.sum(g * d))
+            S, Y, RHO = [], [], []
+            d = -gf / max(np.linalg.norm(gf), 1e-300)
+            slope = float(np.dot(gf, d))
         if slope == 0.0:
             break
+        D = d.reshape(W.shape)
         step = 1.0
         for _ls in range(30):
-            Wn = W + step * d
+            Wn = W + step * D
             fn, gn = fun(Wn)
             if fn <= f + 1e-4 * step * slope:
                 break
             step *= 0.5
         else:
             break
-        s_, y_ = Wn - W, gn - g
-        if np.sum(s_ * y_) > 1e-12 * np.sum(s_ * s_):
+        s_, y_ = (Wn - W).ravel(), (gn - g).ravel()
+        sy = float(np.dot(s_, y_))
+        # a pair with sᵀy ≈ 0 would make 1/sᵀy overflow (and the next direction NaN): skip it
+        if sy > 1e-12 * float(np.dot(s_, s_)) and math.isfinite(1.0 / sy if sy > 0 else math.inf):
             S.append(s_)
             Y.append(y_)
+            RHO.append(1.0 / sy)
             if len(S) > memory:
                 S.pop(0)
                 Y.pop(0)
+                RHO.pop(0)
         W, f, g = Wn, fn, gn
     return factor_from_rows(W)
 

@@ -272,7 +272,7 @@ def lbfgs_maximise_rows(value_grad, V: np.ndarray, mask: np.ndarray, iters: int,
         s_, y_ = (Wn - W).ravel(), (gn - g).ravel()
         sy = float(np.dot(s_, y_))
         # a pair with sᵀy ≈ 0 would make 1/sᵀy overflow (and the next direction NaN): skip it
-        if sy > 1e-12 * float(np.dot(s_, s_)) and math.isfinite(1.0 / sy if sy > 0 else math.inf):
+        if sy > 1e-12 * float(np.dot(s_, s_)) and math.isfinite(1.0 / sy):  # the first test implies sy > 0
             S.append(s_)
             Y.append(y_)
             RHO.append(1.0 / sy)

@@ -17,8 +17,10 @@ here when it is absent):
   default). The 45 pair SDPs are prepared once before any timing (``--cache-dir``, default the plugin's cache)
   and loaded from the cache; the timing is the per-example work, a closed-form lookup (tens of µs per image),
   so this row measures the fixed cost of each way of running.
-* ``sdp-cert`` on PGD-NN (784-200-100-50-10), ``--count`` images in batches of 1, each target's SDP bounded by
-  ``--max-iter`` rounds and ``--time-limit`` seconds. Rounds bound the work by default (the time limit is a
+* ``sdp-cert`` on ``--sdp-net`` (default Grad-NN, 784-500-10; ``pgd_nn`` is 784-200-100-50-10), ``--count``
+  images in batches of 1 (one task per example: its targets share warm starts and stop at the first one that
+  is not certified), each target's SDP bounded by ``--max-iter`` rounds (the plugin's default, 80) and
+  ``--time-limit`` seconds. Rounds bound the work by default (the time limit is a
   safety cap): the work is then the same in every configuration, the records must be identical, and
   competition for the cores shows in the timings instead of being hidden by a clock.
 
@@ -30,8 +32,9 @@ the wall time. On a machine shared with other jobs this is what bounds the speed
 
 Usage::
 
-    .venv/bin/python bench/certify_throughput.py [--count 8] [--gradcert-count 10000] [--max-iter 8]
-                                                 [--time-limit 30] [--cache-dir DIR]
+    .venv/bin/python bench/certify_throughput.py [--count 24] [--sdp-net grad_nn] [--gradcert-count 10000]
+                                                 [--max-iter 80] [--time-limit 300] [--dask-workers 2]
+                                                 [--cache-dir DIR]
 
 Writes ``bench/results/certify_throughput.json``; ``bench/render_tables.py`` renders it (section
 ``throughput``).
@@ -59,6 +62,7 @@ from certifiers._network import ReLUNetwork, from_npz  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 EPS = 0.1
+SDP_NETS = {"grad_nn": "Grad-NN", "lp_nn": "LP-NN", "pgd_nn": "PGD-NN"}
 
 
 def machine() -> dict:
@@ -89,13 +93,13 @@ def _random_net(sizes, rng) -> ReLUNetwork:
 def workloads(args) -> list[dict]:
     """(method, network, examples, options) of the benchmark; the shared networks when present."""
     folder = Path(args.data_dir)
-    have = all((folder / f).exists() for f in ("grad_nn.npz", "pgd_nn.npz", "mnist_test.npz"))
+    have = all((folder / f).exists() for f in ("grad_nn.npz", f"{args.sdp_net}.npz", "mnist_test.npz"))
     if have:
         data = np.load(folder / "mnist_test.npz")
         X = data["X"].reshape(len(data["X"]), -1).astype(np.float64)
         y = data["y"].astype(np.int64)
         grad_net, grad_name = from_npz(folder / "grad_nn.npz"), "Grad-NN"
-        sdp_net, sdp_name = from_npz(folder / "pgd_nn.npz"), "PGD-NN"
+        sdp_net, sdp_name = from_npz(folder / f"{args.sdp_net}.npz"), SDP_NETS[args.sdp_net]
         Xg, yg, Xs, ys = X, y, X, y
     else:
         print(f"{folder} not found: using small random networks embedded in this script")
@@ -176,7 +180,7 @@ def _import_package() -> None:
     import certifiers.cli  # noqa: F401
 
 
-def run_workload(w: dict, workers: list[int], dask: bool) -> list[dict]:
+def run_workload(w: dict, workers: list[int], dask_workers: list[int]) -> list[dict]:
     plans, _ = ccli.plan_methods([w["method"]], extra={w["method"]: w["options"]})
     start = time.perf_counter()
     with ccli.limit_threads(1):
@@ -193,7 +197,7 @@ def run_workload(w: dict, workers: list[int], dask: bool) -> list[dict]:
         f"{'mode':<10} {'workers':>7} {'start s':>8} {'run s':>8} {'wall s':>8} {'ex/s':>9} {'speed-up':>8} "
         f"{'overhead':>9} {'cores':>5} {'error':>7} {'same':>5} {'load':>5}"
     )
-    configs = [("processes", k) for k in workers] + ([("dask", k) for k in workers] if dask else [])
+    configs = [("processes", k) for k in workers] + [("dask", k) for k in dask_workers]
     rows, serial, proc_wall = [], None, {}
     for mode, k in configs:
         load = os.getloadavg()[0]
@@ -265,14 +269,18 @@ def run_workload(w: dict, workers: list[int], dask: bool) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=8, help="sdp-cert examples (default 8)")
+    parser.add_argument("--count", type=int, default=24, help="sdp-cert examples (default 24)")
+    parser.add_argument("--sdp-net", choices=sorted(SDP_NETS), default="grad_nn", help="sdp-cert network")
     parser.add_argument("--gradcert-count", type=int, default=10000, help="grad-cert examples (default 10000)")
-    parser.add_argument("--max-iter", type=int, default=8, help="sdp-cert rounds per target (default 8)")
+    parser.add_argument("--max-iter", type=int, default=80, help="sdp-cert rounds per target (default 80)")
     parser.add_argument(
-        "--time-limit", type=float, default=30.0, help="sdp-cert seconds per target, a cap (default 30)"
+        "--time-limit", type=float, default=300.0, help="sdp-cert seconds per target, a cap (default 300)"
     )
     parser.add_argument("--methods", nargs="+", default=["grad-cert", "sdp-cert"], choices=("grad-cert", "sdp-cert"))
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
+    parser.add_argument(
+        "--dask-workers", type=int, nargs="*", help="worker counts of the Dask runs (default: those of --workers)"
+    )
     parser.add_argument("--no-dask", action="store_true", help="local processes only")
     parser.add_argument("--cache-dir", help="Grad-cert pair SDP cache (default: the plugin's)")
     parser.add_argument("--data-dir", default=str(DATA), help="networks and MNIST (default: the shared folder)")
@@ -283,7 +291,10 @@ def main(argv=None) -> int:
     if 1 not in args.workers:
         args.workers = [1, *args.workers]  # the serial baseline
     args.workers = sorted(set(args.workers))
-    dask = not args.no_dask
+    args.dask_workers = args.workers if args.dask_workers is None else sorted(set(args.dask_workers))
+    if any(k < 1 for k in args.workers + args.dask_workers):
+        parser.error("--workers and --dask-workers must be >= 1")
+    dask = not args.no_dask and bool(args.dask_workers)
     if dask:
         from certifiers._distributed import is_available
 
@@ -298,7 +309,7 @@ def main(argv=None) -> int:
     )
     rows = []
     for w in workloads(args):
-        rows += run_workload(w, args.workers, dask)
+        rows += run_workload(w, args.workers, args.dask_workers if dask else [])
     info["load_average_at_end"] = list(os.getloadavg())
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in info['load_average_at_end'])}")
     out = {
@@ -311,6 +322,8 @@ def main(argv=None) -> int:
             "eps": EPS,
             "workers": args.workers,
             "dask": dask,
+            "dask_workers": args.dask_workers if dask else [],
+            "sdp_net": args.sdp_net,
             "threads_per_worker": 1,
             "networks": sorted({r["network"] for r in rows}),
         },

@@ -19,7 +19,7 @@ from sdpsolve._validation import check_choice, check_nonneg_float, check_positiv
 from ._base import Certifier, input_box, register
 from ._bound_propagation import layer_bounds
 from ._network import ReLUNetwork
-from ._sdpcert_instance import SDPCertInstance
+from ._sdpcert_instance import RELAXATIONS, SDPCertInstance
 
 _KIND_ORDER = ("rigorous", "probabilistic", "estimate")
 
@@ -28,7 +28,8 @@ _KIND_ORDER = ("rigorous", "probabilistic", "estimate")
 class SDPCert(Certifier):
     """SDP-cert with interval (``bounds="ibp"``, the paper's setting), CROWN or LP intermediate bounds.
 
-    Options: ``bounds`` ("ibp" | "crown" | "lp"), ``triangle`` (add the LP triangle rows), ``rtol`` (1e-3),
+    Options: ``bounds`` ("ibp" | "crown" | "lp"), ``triangle`` (add the LP triangle rows), ``relaxation``
+    ("tight": E[z − h] = 0 for the stable-active neurons, the default; "paper": SPEC §5's rows as printed), ``rtol`` (1e-3),
     ``early_stop`` (True), ``bound`` ("rigorous" | "probabilistic"), ``max_iter`` (rounds per target, 80),
     ``time_limit`` (seconds per target, None), ``seed`` (0).
     """
@@ -37,8 +38,10 @@ class SDPCert(Certifier):
     description = "multi-layer SDP relaxation (NeurIPS 2018) solved in Lagrangian mode"
 
     def __init__(self, *, bounds: str = "ibp", triangle: bool = False, rtol: float = 1e-3, early_stop: bool = True,
-                 bound: str = "rigorous", max_iter: int = 80, time_limit: float | None = None, seed: int = 0):
+                 bound: str = "rigorous", max_iter: int = 80, time_limit: float | None = None, seed: int = 0,
+                 relaxation: str = "tight"):
         check_choice("bounds", bounds, ("ibp", "crown", "lp"))
+        check_choice("relaxation", relaxation, RELAXATIONS)
         check_choice("bound", bound, ("rigorous", "probabilistic"))
         for name, flag in (("triangle", triangle), ("early_stop", early_stop)):
             if not isinstance(flag, (bool, np.bool_)):
@@ -47,8 +50,12 @@ class SDPCert(Certifier):
         max_iter = check_positive_int("max_iter", max_iter)
         time_limit = check_nonneg_float("time_limit", time_limit, allow_none=True, positive=True)
         seed = check_positive_int("seed", seed, minimum=0)
+        # ``relaxation`` is recorded only when it is not the default, so that stores written before the option
+        # existed (with the same relaxation) keep their keys and stay resumable
+        extra = {} if relaxation == "tight" else {"relaxation": relaxation}
         super().__init__(bounds=bounds, triangle=bool(triangle), rtol=rtol, early_stop=bool(early_stop), bound=bound,
-                         max_iter=max_iter, time_limit=time_limit, seed=seed)
+                         max_iter=max_iter, time_limit=time_limit, seed=seed, **extra)
+        self.relaxation = relaxation
         self.bounds, self.triangle, self.rtol = bounds, bool(triangle), rtol
         self.early_stop, self.bound, self.max_iter = bool(early_stop), bound, max_iter
         self.time_limit, self.seed = time_limit, seed
@@ -57,7 +64,7 @@ class SDPCert(Certifier):
     def bound_target(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):
         """Solve one (example, target) instance; returns the LagrangianResult."""
         inst = SDPCertInstance(network, x, eps, label, target, bounds=self.bounds, triangle=self.triangle,
-                               layer_bounds=lb)
+                               layer_bounds=lb, relaxation=self.relaxation)
         stop = 0.0 if self.early_stop else None
         return solve_lagrangian(inst, rtol=self.rtol, bound=self.bound, stop_below=stop, stop_above=stop,
                                 max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed)

@@ -17,9 +17,10 @@ Rows, for each hidden neuron k of layer i + 1 (x = x_i, z = x_{i+1}, h = W_i x +
 l̂ ≤ h ≤ û; E[·] is linear in P̂):
 
 * ``nonneg``: E[z_k] ≥ 0, for the unstable neurons (l̂ < 0 < û);
-* ``geq_affine``: E[z_k − h_k] ≥ 0, unstable;
+* ``geq_affine``: E[z_k − h_k] ≥ 0, unstable (and free stable-active with ``relaxation="paper"``);
 * ``triangle``: E[s_k (h_k − l̂_k) − z_k] ≥ 0 with s_k ≥ û_k/(û_k − l̂_k), unstable, only with ``triangle=True``;
-* ``eq_affine``: E[z_k − h_k] = 0, stable active (l̂ ≥ 0); for a constant neuron (l̂ = û) only if a_k lies in
+* ``eq_affine``: E[z_k − h_k] = 0, stable active (l̂ ≥ 0; free ones only with ``relaxation="tight"``,
+  the default); for a constant neuron (l̂ = û) only if a_k lies in
   the range of h_k over the box;
 * ``inactive``: E[−h_k] ≥ 0, stable inactive (û ≤ 0), only where the box of x does not already imply it
   (never with IBP bounds, often with CROWN/LP bounds);
@@ -32,6 +33,8 @@ relu(h) = h when h ≥ l̂ ≥ 0), and z ≥ 0, z ≥ h are then implied; their 
 because E[z − h] = 0 does not imply E[z (z − h)] = 0 (without it the optimum can exceed SPEC §5's: measured
 −1.0711 against −1.0798 on a 5-6-6-3 net). So the optimum of this relaxation is ≤ the
 SPEC §5 optimum with the same layer bounds (a tightening), and ``triangle=True`` makes it ≤ the triangle LP.
+With ``relaxation="paper"`` the free stable-active neurons keep ``geq_affine`` instead of ``eq_affine`` (their
+E[z] ≥ 0 is implied by the box), and the rows are exactly SPEC §5's.
 
 The operator M(θ) = M0 + Σ θ_k A_k has the structure
 
@@ -67,10 +70,12 @@ from ._bound_propagation import BOUND_METHODS, LayerBounds
 from ._bound_propagation import layer_bounds as _compute_layer_bounds
 from ._network import ReLUNetwork
 
-__all__ = ["ROW_KINDS", "RowBlock", "SDPCertInstance", "SDPCertOperator"]
+__all__ = ["RELAXATIONS", "ROW_KINDS", "RowBlock", "SDPCertInstance", "SDPCertOperator"]
 
 #: the kinds of constraint rows, in the order they appear within one layer
 ROW_KINDS = ("nonneg", "geq_affine", "triangle", "eq_affine", "inactive", "complementarity")
+#: "tight": stable-active neurons get E[z − h] = 0; "paper": SPEC §5's rows as printed (E[z − h] ≥ 0)
+RELAXATIONS = ("tight", "paper")
 _EQUALITY_KINDS = frozenset({"eq_affine", "complementarity"})
 
 _U = 2.0**-53
@@ -162,6 +167,9 @@ class SDPCertInstance:
         Add the LP triangle rows z ≤ s (Wx + b − l̂) of the unstable neurons.
     layer_bounds : LayerBounds, optional
         Precomputed bounds for exactly this input box (one box, arrays of shape (n_i,)).
+    relaxation : {"tight", "paper"}, default "tight"
+        "tight" adds the row E[z_k − h_k] = 0 of each free stable-active neuron (valid for the network, so
+        the optimum is ≤ SPEC §5's); "paper" keeps SPEC §5's E[z_k − h_k] ≥ 0 there, the rows as printed.
 
     Attributes
     ----------
@@ -209,6 +217,7 @@ class SDPCertInstance:
         bounds: str = "ibp",
         triangle: bool = False,
         layer_bounds: LayerBounds | None = None,
+        relaxation: str = "tight",
     ):
         if not isinstance(network, ReLUNetwork):
             raise TypeError(f"`network` must be a ReLUNetwork, got {type(network).__name__}.")
@@ -224,6 +233,8 @@ class SDPCertInstance:
             raise ValueError(f"`target` must differ from `label`; both are {label}.")
         if not isinstance(triangle, (bool, np.bool_)):
             raise TypeError(f"`triangle` must be a bool, got {triangle!r}.")
+        if relaxation not in RELAXATIONS:
+            raise ValueError(f"`relaxation` must be one of {', '.join(map(repr, RELAXATIONS))}; got {relaxation!r}.")
         X, _, eps = check_certify_inputs(network, xv[None], np.array([label]), eps)
         lo, hi = input_box(X[0], eps)
         if layer_bounds is None:
@@ -242,6 +253,7 @@ class SDPCertInstance:
         self.label = int(label)
         self.target = int(target)
         self.triangle = bool(triangle)
+        self.relaxation = relaxation
         self.bounds = lb
         self._build()
 
@@ -314,11 +326,13 @@ class SDPCertInstance:
                 s[unstable] = _up(pu[unstable] / d)  # ≥ the exact slope û/(û − l̂)
             self.slopes.append(s)
             const_active = active & ~free_out & (w1 > 0) & (np.abs(a - bt) <= w1)
+            # "paper": a free stable-active neuron keeps SPEC §5's z ≥ h (z ≥ 0 is implied by its box)
+            paper_active = active & free_out if self.relaxation == "paper" else np.zeros_like(active)
             rows = {
                 "nonneg": np.flatnonzero(unstable),
-                "geq_affine": np.flatnonzero(unstable),
+                "geq_affine": np.flatnonzero(unstable | paper_active),
                 "triangle": np.flatnonzero(unstable) if self.triangle else np.zeros(0, np.int64),
-                "eq_affine": np.flatnonzero((active & free_out) | const_active),
+                "eq_affine": np.flatnonzero((active & free_out & ~paper_active) | const_active),
                 "inactive": np.flatnonzero(inactive & (w1 > 0) & (bt + w1 > 0)),
                 "complementarity": np.flatnonzero(free_out & ~inactive),
             }

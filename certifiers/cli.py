@@ -200,6 +200,7 @@ def plan_methods(
     bounds: str | None = None,
     triangle: bool | None = None,
     time_limit: float | None = None,
+    relaxation: str | None = None,
     extra: dict | None = None,
 ) -> tuple[list[MethodPlan], list[str]]:
     """Resolve method names and route the command-line options to the plugins that accept them.
@@ -208,10 +209,11 @@ def plan_methods(
     ----------
     names : sequence of str
         Registered plugin names (duplicates are dropped, order kept).
-    rtol, bound, early_stop, device, cache_dir, cache, bounds, triangle, time_limit : optional
+    rtol, bound, early_stop, device, cache_dir, cache, bounds, triangle, time_limit, relaxation : optional
         Passed as the keyword of the same name to every plugin whose constructor has it; None: not passed.
         (``bounds``: the layer bounds of sdp-cert, "ibp" | "crown" | "lp"; ``triangle``: its LP triangle rows;
-        ``time_limit``: its seconds per (example, target).)
+        ``time_limit``: its seconds per (example, target); ``relaxation``: "tight" | "paper", its rows of the
+        stable-active neurons.)
     seed : int
         Passed as ``rng`` to plugins that take ``rng``, and as ``seed`` to plugins that take ``seed``
         (attacks: per batch, see :class:`MethodPlan`).
@@ -237,7 +239,7 @@ def plan_methods(
     """
     registry = _registry()
     given = {"rtol": rtol, "bound": bound, "device": device, "cache_dir": cache_dir, "cache": cache,
-             "bounds": bounds, "time_limit": time_limit}
+             "bounds": bounds, "time_limit": time_limit, "relaxation": relaxation}
     if triangle:
         given["triangle"] = True
     if early_stop is not None:
@@ -734,6 +736,12 @@ def _build_certify(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--triangle", action="store_true", help="sdp-cert: add the LP triangle rows to the SDP")
     p.add_argument(
+        "--relaxation",
+        choices=("tight", "paper"),
+        help="sdp-cert: 'tight' (default) adds z = Wx + b for the stable-active neurons; 'paper' keeps the "
+        "paper's z >= Wx + b there (SPEC §5 as printed, a looser relaxation)",
+    )
+    p.add_argument(
         "--time-limit",
         type=float,
         metavar="S",
@@ -851,8 +859,10 @@ def _run_certify(args: argparse.Namespace) -> int:
         bounds=args.bounds,
         triangle=args.triangle or None,
         time_limit=args.time_limit,
+        relaxation=args.relaxation,
     )
     flag = {
+        "relaxation": "--relaxation",
         "bounds": "--bounds",
         "triangle": "--triangle",
         "time_limit": "--time-limit",

@@ -343,6 +343,12 @@ def test_sdpcert_flags_reach_the_plugin_and_its_records(capsys, files, tmp_path)
             assert b <= by["ibp"][i]["bounds"][j] + 1e-9, (i, j)
     code, _, err = _certify(capsys, files, "--method", "ibp", "--eps", "0.1", "--triangle")
     assert code == 0 and "--triangle is ignored" in err
+    plans, _ = ccli.plan_methods(["sdp-cert"], relaxation="paper")
+    assert plans[0].options["relaxation"] == "paper"
+    code, _, err = _certify(capsys, files, "--method", "ibp", "--eps", "0.1", "--relaxation", "paper")
+    assert code == 0 and "--relaxation is ignored" in err
+    code, _, err = _certify(capsys, files, "--method", "sdp-cert", "--eps", "0.1", "--relaxation", "loose")
+    assert code == 2 and "--relaxation" in err and "'paper'" in err
 
 
 @pytest.mark.slow

@@ -86,10 +86,11 @@ def instance_optimum(inst: SDPCertInstance) -> float:
         return lagrangian_optimum(M0, A, beta, equality=inst.equality, equal=[0], c0=c0, settings=CLARABEL_SETTINGS)
 
 
-def original_optimum(net, x, eps, y, j, **kw) -> float:
+def original_optimum(net, x, eps, y, j, *, relaxation: str = "tight", **kw) -> float:
+    """SPEC §5 in the original coordinates; "tight": with the stable-active equality rows, "paper": verbatim."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return sdpcert_original_optimum(net, x, eps, y, j, stable_equality=True, **kw)
+        return sdpcert_original_optimum(net, x, eps, y, j, stable_equality=relaxation == "tight", **kw)
 
 
 def describe(net: ReLUNetwork, x, eps, y) -> str:
@@ -106,8 +107,10 @@ def check_against_oracles(net, x, eps, y, cert: SDPCert, *, tight: bool, **oracl
         if j == y:
             assert B[0, j] == 0.0
             continue
-        inst = SDPCertInstance(net, x, eps, y, j, bounds=cert.bounds, triangle=cert.triangle)
-        for name, opt in (("original", original_optimum(net, x, eps, y, j, bounds=cert.bounds, **oracle_kw)),
+        inst = SDPCertInstance(net, x, eps, y, j, bounds=cert.bounds, triangle=cert.triangle,
+                               relaxation=cert.relaxation)
+        original = original_optimum(net, x, eps, y, j, bounds=cert.bounds, relaxation=cert.relaxation, **oracle_kw)
+        for name, opt in (("original", original),
                           ("instance", instance_optimum(inst))):
             label = (f"{describe(net, x, eps, y)}, target {j}, {cert.options}: bound {B[0, j]!r}, {name} OPT {opt!r}, "
                      f"details {cert.last_details[0].get(j)}")
@@ -124,6 +127,14 @@ def test_sound_and_tight_against_cvxpy(problem):
     """Oracles: CVXPY, original coordinates and the instance's own rows. Early decision off, rtol 1e-4."""
     net, x, y, eps = problem
     check_against_oracles(net, x, eps, y, SDPCert(early_stop=False, rtol=1e-4), tight=True)
+
+
+@FEW
+@given(examples())
+def test_paper_relaxation_sound_and_tight_against_the_verbatim_oracle(problem):
+    """Oracles: CVXPY of SPEC §5 exactly as printed (original coordinates) and the instance's own rows."""
+    net, x, y, eps = problem
+    check_against_oracles(net, x, eps, y, SDPCert(early_stop=False, rtol=1e-4, relaxation="paper"), tight=True)
 
 
 @FEW
@@ -285,6 +296,9 @@ def test_registered_and_options_recorded():
     cert = certifiers.get_certifier("sdp-cert", bounds="crown", triangle=True, rtol=1e-2)
     assert isinstance(cert, SDPCert)
     assert cert.options["bounds"] == "crown" and cert.options["triangle"] is True and cert.options["rtol"] == 1e-2
+    # the default relaxation is not recorded (stores written before the option existed keep their keys)
+    assert "relaxation" not in cert.options and cert.relaxation == "tight"
+    assert certifiers.get_certifier("sdp-cert", relaxation="paper").options["relaxation"] == "paper"
 
 
 def _tiny():
@@ -321,6 +335,7 @@ def test_bad_options_give_clear_errors(options, exc, match):
         ({"seed": "a"}, TypeError, "seed"),
         ({"seed": -1}, ValueError, "seed"),
         ({"triangle": "no"}, TypeError, "triangle"),
+        ({"relaxation": "exact"}, ValueError, "relaxation.*'tight', 'paper'"),
         ({"early_stop": "no"}, TypeError, "early_stop"),
         ({"rtol": -1.0}, ValueError, "rtol"),
         ({"max_iter": 0}, ValueError, "max_iter"),

@@ -123,11 +123,13 @@ def oracle(idx: int, *, triangle: bool = False, stable_equality: bool = True, bo
 
 
 @functools.cache
-def normalised(idx: int, *, triangle: bool = False, bounds: str = "ibp") -> float:
+def normalised(idx: int, *, triangle: bool = False, bounds: str = "ibp", relaxation: str = "tight") -> float:
     net, x, eps, y, j = case(*CASES[idx])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return normalised_optimum(SDPCertInstance(net, x, eps, y, j, bounds=bounds, triangle=triangle))
+        return normalised_optimum(
+            SDPCertInstance(net, x, eps, y, j, bounds=bounds, triangle=triangle, relaxation=relaxation)
+        )
 
 
 def fro(A: np.ndarray) -> float:
@@ -383,6 +385,20 @@ def test_normalised_problem_equals_the_original_coordinate_oracle(idx):
     assert time.perf_counter() - start < 30
 
 
+@pytest.mark.parametrize("idx", range(len(CASES)))
+def test_paper_relaxation_equals_the_verbatim_spec_oracle(idx):
+    """Oracle: SPEC §5 as printed (no equality rows for the stable-active neurons), original coordinates."""
+    got = normalised(idx, relaxation="paper")
+    want = oracle(idx, stable_equality=False)
+    assert rel(got, want) <= 1e-5, f"case {CASES[idx]}: paper {got:.9g} vs SPEC §5 {want:.9g}"
+    assert normalised(idx) <= got + 1e-6 * max(1.0, abs(got))
+    net, x, eps, y, j = case(*CASES[idx])
+    tight = SDPCertInstance(net, x, eps, y, j).row_counts()
+    paper = SDPCertInstance(net, x, eps, y, j, relaxation="paper").row_counts()
+    moved = tight["eq_affine"] - paper["eq_affine"]
+    assert paper["geq_affine"] - tight["geq_affine"] == moved and paper["complementarity"] == tight["complementarity"]
+
+
 @pytest.mark.parametrize("idx", [0, 3])
 def test_reduction_is_exact_with_crown_bounds_and_triangle_rows(idx):
     """Oracle: the original-coordinate formulation with the same options."""
@@ -470,6 +486,8 @@ def test_clear_errors():
         SDPCertInstance(net, x, eps, 0.5, 1)
     with pytest.raises(ValueError, match="bounds"):
         SDPCertInstance(net, x, eps, y, j, bounds="sdp")
+    with pytest.raises(ValueError, match="relaxation.*'tight', 'paper'.*'exact'"):
+        SDPCertInstance(net, x, eps, y, j, relaxation="exact")
     with pytest.raises(TypeError, match="network"):
         SDPCertInstance("net", x, eps, y, j)
     lo, hi = input_box(x, eps)

@@ -29,9 +29,9 @@ class SDPCert(Certifier):
     """SDP-cert with interval (``bounds="ibp"``, the paper's setting), CROWN or LP intermediate bounds.
 
     Options: ``bounds`` ("ibp" | "crown" | "lp"), ``triangle`` (add the LP triangle rows), ``relaxation``
-    ("tight": E[z − h] = 0 for the stable-active neurons, the default; "paper": SPEC §5's rows as printed), ``rtol`` (1e-3),
-    ``early_stop`` (True), ``bound`` ("rigorous" | "probabilistic"), ``max_iter`` (rounds per target, 80),
-    ``time_limit`` (seconds per target, None), ``seed`` (0).
+    ("tight": E[z − h] = 0 for the stable-active neurons, the default; "paper": SPEC §5's rows as printed),
+    ``rtol`` (1e-3), ``early_stop`` (True), ``bound`` ("rigorous" | "probabilistic"), ``max_iter`` (rounds per
+    target, 80), ``time_limit`` (seconds per target, None), ``seed`` (0).
     """
 
     name = "sdp-cert"

@@ -79,7 +79,8 @@ __all__ = [
 ]
 
 #: constructor options that do not change any result (left out of the result keys)
-_NON_SEMANTIC_OPTIONS = frozenset({"cache_dir", "cache"})
+#: options that cannot change a result: where the Grad-cert pair table is cached, and how many processes solve it
+_NON_SEMANTIC_OPTIONS = frozenset({"cache_dir", "cache", "workers"})
 #: default number of examples per batch
 DEFAULT_BATCH_SIZE = 100
 
@@ -201,6 +202,7 @@ def plan_methods(
     triangle: bool | None = None,
     time_limit: float | None = None,
     relaxation: str | None = None,
+    workers: int | None = None,
     extra: dict | None = None,
 ) -> tuple[list[MethodPlan], list[str]]:
     """Resolve method names and route the command-line options to the plugins that accept them.
@@ -214,6 +216,9 @@ def plan_methods(
         (``bounds``: the layer bounds of sdp-cert, "ibp" | "crown" | "lp"; ``triangle``: its LP triangle rows;
         ``time_limit``: its seconds per (example, target); ``relaxation``: "tight" | "paper", its rows of the
         stable-active neurons.)
+    workers : int, optional
+        Processes for a plugin's own preparation (Grad-cert's pair SDPs), passed when > 1 to the plugins that
+        take ``workers``; it never changes a result and is not reported as unused.
     seed : int
         Passed as ``rng`` to plugins that take ``rng``, and as ``seed`` to plugins that take ``seed``
         (attacks: per batch, see :class:`MethodPlan`).
@@ -240,6 +245,8 @@ def plan_methods(
     registry = _registry()
     given = {"rtol": rtol, "bound": bound, "device": device, "cache_dir": cache_dir, "cache": cache,
              "bounds": bounds, "time_limit": time_limit, "relaxation": relaxation}
+    if workers is not None and workers > 1:
+        given["workers"] = int(workers)
     if triangle:
         given["triangle"] = True
     if early_stop is not None:
@@ -269,7 +276,7 @@ def plan_methods(
         for key, value in ((extra or {}).get(name) or {}).items():
             options[key] = value
         plans.append(MethodPlan(name, is_attack, options, reseed=reseed, seed=int(seed)))
-    unused = sorted(k for k, v in given.items() if v is not None and k not in used)
+    unused = sorted(k for k, v in given.items() if v is not None and k not in used and k != "workers")
     return plans, unused
 
 
@@ -860,6 +867,7 @@ def _run_certify(args: argparse.Namespace) -> int:
         triangle=args.triangle or None,
         time_limit=args.time_limit,
         relaxation=args.relaxation,
+        workers=args.workers,
     )
     flag = {
         "relaxation": "--relaxation",

@@ -181,10 +181,16 @@ def test_resume_skips_recorded_examples(capsys, files, tmp_path):
 
 
 def test_workers_give_the_same_records(capsys, files, tmp_path):
+    """--workers 2 runs the batches in 2 processes and solves Grad-cert's pair SDPs in 2 processes too (empty
+    caches here); the records, keys and header equal a serial run's."""
+    plans, unused = ccli.plan_methods(["grad-cert", "sdp-cert"], workers=2)
+    assert [p.options.get("workers") for p in plans] == [2, None] and unused == []
+    assert "workers" not in plans[0].key_options()
     serial, parallel = tmp_path / "serial.jsonl", tmp_path / "parallel.jsonl"
     common = ["--method", "pgd,grad-cert,crown", "--eps", "0.04", "--seed", "3"]
-    assert _certify(capsys, files, *common, "--out", str(serial))[0] == 0
-    code, _, err = _certify(capsys, files, *common, "--out", str(parallel), "--workers", "2")
+    empty = [str(tmp_path / name) for name in ("cache1", "cache2")]  # fresh caches: both runs solve the pairs
+    assert _certify(capsys, files, *common, "--out", str(serial), "--cache-dir", empty[0])[0] == 0
+    code, _, err = _certify(capsys, files, *common, "--out", str(parallel), "--workers", "2", "--cache-dir", empty[1])
     assert code == 0, err
 
     def strip(path):
@@ -196,6 +202,7 @@ def test_workers_give_the_same_records(capsys, files, tmp_path):
     a, b = strip(serial), strip(parallel)
     assert len(a) == 3 * N
     assert a == b
+    assert _records(serial)[0]["config"] == _records(parallel)[0]["config"]
 
 
 def test_attack_seed_changes_random_starts(capsys, files, tmp_path):

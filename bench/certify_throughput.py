@@ -25,17 +25,21 @@ here when it is absent):
   safety cap): the work is then the same in every configuration, the records must be identical, and
   competition for the cores shows in the timings instead of being hidden by a clock.
 
-Every configuration uses one torch/BLAS thread per worker. Each timing is paired with the result reached: the
-certified error of the run and whether its records equal the serial run's (``time`` fields aside). The machine
-and its load average (before and after; the machine may be shared) are recorded, and per configuration the CPU
+The configurations run ``--repeat`` rounds, interleaved (1 worker, 2 workers, Dask 2, then again), and each row
+reports the median wall time of its runs (all runs are listed in the JSON): the host behind this virtual machine
+is shared, its speed drifts by tens of per cent over minutes without any steal time visible to the guest, and
+interleaving makes a drift hit every configuration alike. Before each run a fixed single-thread loop is timed
+(``calibration_s``) to show that drift. Every configuration uses one torch/BLAS thread per worker. Each timing
+is paired with the result reached: the certified error of the run and whether its records equal the serial
+run's (``time`` fields aside). The machine and its load average are recorded, and per configuration the CPU
 cores it actually obtained: CPU seconds of this process and its ended children (the pool, the cluster) over
-the wall time. On a machine shared with other jobs this is what bounds the speed-up.
+the wall time.
 
 Usage::
 
-    .venv/bin/python bench/certify_throughput.py [--count 24] [--sdp-net grad_nn] [--gradcert-count 10000]
+    .venv/bin/python bench/certify_throughput.py [--count 16] [--sdp-net grad_nn] [--gradcert-count 10000]
                                                  [--max-iter 80] [--time-limit 300] [--dask-workers 2]
-                                                 [--cache-dir DIR]
+                                                 [--repeat 2] [--methods grad-cert sdp-cert] [--cache-dir DIR]
 
 Writes ``bench/results/certify_throughput.json``; ``bench/render_tables.py`` renders it (section
 ``throughput``).
@@ -198,52 +202,100 @@ def _prepare(plans, net) -> tuple[float, bool | None]:
     return time.perf_counter() - start, (bool(table(net).from_cache) if callable(table) else None)
 
 
-def run_workload(w: dict, workers: list[int], dask_workers: list[int]) -> list[dict]:
+def _calibrate() -> float:
+    """Seconds of a fixed single-thread pure-Python loop: how fast the host runs right now (a shared host's
+    speed drifts; the guest sees no steal time)."""
+    t = time.perf_counter()
+    acc = 0
+    for i in range(3_000_000):
+        acc += i
+    return time.perf_counter() - t
+
+
+def _run_config(w: dict, mode: str, k: int, plans) -> tuple[dict, list]:
+    """One timed run of the workload: ``mode`` "processes" or "dask" with ``k`` workers."""
+    load = os.getloadavg()[0]
+    calibration = _calibrate()
+    cluster = client = None
+    prepare = from_cache = None
+    cpu0 = _cpu_seconds()
+    t0 = time.perf_counter()
+    if mode == "dask":
+        cluster, client = _dask_cluster(k)
+    t1 = time.perf_counter()
+    try:
+        if w["fresh_prepare"]:
+            plans = _plans(w, k)
+            prepare, from_cache = _prepare(plans, w["net"])
+        out = ccli.certify_examples(
+            w["net"],
+            w["X"],
+            w["y"],
+            EPS,
+            plans,
+            batch_size=w["batch_size"],
+            threads=1,
+            workers=k if mode == "processes" else 1,
+            scheduler=client,
+        )
+    finally:
+        t2 = time.perf_counter()
+        if client is not None:
+            client.close()
+            cluster.close()
+    cpu = _cpu_seconds() - cpu0  # the pool's and the cluster's processes have ended: counted
+    records = out[w["method"]]
+    run = {
+        "start": t1 - t0 if mode == "dask" else None,
+        "run": t2 - t1,
+        "wall": t2 - t0,
+        "load1_at_start": load,
+        "calibration_s": calibration,
+        "cpu_seconds": cpu,
+        "cores_used": cpu / (t2 - t0),
+        # the examples' own times summed: against the serial run's, how much slower each example ran here
+        "example_seconds": float(sum(r["time"] for r in records)),
+        "certified_error": _error(records),
+        "prepare": prepare,
+        "prepare_from_cache": from_cache,
+    }
+    return run, _strip(out)
+
+
+def run_workload(w: dict, workers: list[int], dask_workers: list[int], repeat: int) -> list[dict]:
+    """Every configuration ``repeat`` times, interleaved (1, 2, dask 2, 1, 2, dask 2, …), so that a drift of the
+    host's speed hits all of them alike; a row reports the median of its runs and lists them all."""
     plans = _plans(w, 1)
     prepare, from_cache = (None, None) if w["fresh_prepare"] else _prepare(plans, w["net"])
     n = len(w["y"])
     what = ("pair SDPs solved inside each timing, no cache" if w["fresh_prepare"] else
             f"prepared once, {prepare:.2f} s" + ("" if from_cache is None else f" (from the cache: {from_cache})"))
-    print(f"\n{w['method']} on {w['network']}: {n} examples, batches of {w['batch_size']}, {what}")
-    print(
-        f"{'mode':<10} {'workers':>7} {'start s':>8} {'run s':>8} {'wall s':>8} {'ex/s':>9} {'speed-up':>8} "
-        f"{'overhead':>9} {'cores':>5} {'error':>7} {'same':>5} {'load':>5}"
-    )
+    print(f"\n{w['method']} on {w['network']}: {n} examples, batches of {w['batch_size']}, {what}; {repeat} rounds")
+    print(f"{'round':>5} {'mode':<10} {'workers':>7} {'start s':>8} {'run s':>8} {'wall s':>8} {'cores':>5} "
+          f"{'calib s':>7} {'error':>7} {'same':>5} {'load':>5}")
     configs = [("processes", k) for k in workers] + [("dask", k) for k in dask_workers]
-    rows, serial, proc_wall = [], None, {}
+    runs: dict = {c: [] for c in configs}
+    same: dict = {c: True for c in configs}
+    serial = None
+    for rnd in range(repeat):
+        for mode, k in configs:
+            run, stripped = _run_config(w, mode, k, plans)
+            if serial is None:
+                serial = stripped
+            same[(mode, k)] &= stripped == serial
+            runs[(mode, k)].append(run)
+            start_s = "" if run["start"] is None else f"{run['start']:.2f}"
+            print(f"{rnd + 1:>5} {mode:<10} {k:>7} {start_s:>8} {run['run']:8.2f} {run['wall']:8.2f} "
+                  f"{run['cores_used']:5.2f} {run['calibration_s']:7.3f} {100 * run['certified_error']:6.1f}% "
+                  f"{'yes' if stripped == serial else 'NO':>5} {run['load1_at_start']:5.2f}", flush=True)
+
+    def med(c, key):
+        vals = [r[key] for r in runs[c] if r[key] is not None]
+        return float(np.median(vals)) if vals else None
+
+    rows = []
     for mode, k in configs:
-        load = os.getloadavg()[0]
-        cluster = client = None
-        cpu0 = _cpu_seconds()
-        t0 = time.perf_counter()
-        if mode == "dask":
-            cluster, client = _dask_cluster(k)
-        t1 = time.perf_counter()
-        try:
-            if w["fresh_prepare"]:
-                plans = _plans(w, k)
-                prepare, from_cache = _prepare(plans, w["net"])
-            out = ccli.certify_examples(
-                w["net"],
-                w["X"],
-                w["y"],
-                EPS,
-                plans,
-                batch_size=w["batch_size"],
-                threads=1,
-                workers=k if mode == "processes" else 1,
-                scheduler=client,
-            )
-        finally:
-            t2 = time.perf_counter()
-            if client is not None:
-                client.close()
-                cluster.close()
-        cpu = _cpu_seconds() - cpu0  # the pool's and the cluster's processes have ended: counted
-        records = out[w["method"]]
-        stripped = _strip(out)
-        if serial is None:
-            serial = stripped
+        c = (mode, k)
         row = {
             "method": w["method"],
             "network": w["network"],
@@ -251,41 +303,40 @@ def run_workload(w: dict, workers: list[int], dask_workers: list[int]) -> list[d
             "workers": k,
             "examples": n,
             "batch_size": w["batch_size"],
-            "start": t1 - t0 if mode == "dask" else None,
-            "run": t2 - t1,
-            "wall": t2 - t0,
-            "certified_error": _error(records),
-            "same_as_serial": stripped == serial,
-            "load1_at_start": load,
-            "cpu_seconds": cpu,
-            "cores_used": cpu / (t2 - t0),
-            "options": {k: v for k, v in w["options"].items() if k != "cache_dir"},
-            "prepare": prepare,
+            "rounds": repeat,
+            "start": med(c, "start"),
+            "run": med(c, "run"),
+            "wall": med(c, "wall"),
+            "walls": [r["wall"] for r in runs[c]],
+            "certified_error": runs[c][0]["certified_error"],
+            "same_as_serial": same[c],
+            "load1_at_start": max(r["load1_at_start"] for r in runs[c]),
+            "calibration_s": med(c, "calibration_s"),
+            "cpu_seconds": med(c, "cpu_seconds"),
+            "cores_used": med(c, "cores_used"),
+            "example_seconds": med(c, "example_seconds"),
+            "options": {key: v for key, v in w["options"].items() if key != "cache_dir"},
+            "prepare": med(c, "prepare") if w["fresh_prepare"] else prepare,
             "prepare_in_timing": w["fresh_prepare"],
-            "prepare_from_cache": from_cache,
+            "prepare_from_cache": runs[c][0]["prepare_from_cache"] if w["fresh_prepare"] else from_cache,
         }
         row["examples_per_s"] = n / row["wall"]
-        if mode == "processes":
-            proc_wall[k] = row["wall"]
-        base = proc_wall.get(1)
+        base = med(("processes", 1), "wall")
         row["speedup"] = base / row["wall"] if base else None
-        ref = proc_wall.get(k)
+        ref = med(("processes", k), "wall") if ("processes", k) in runs else None
         row["dask_overhead_pct"] = 100 * (row["wall"] - ref) / ref if mode == "dask" and ref else None
         row["dask_overhead_running_pct"] = 100 * (row["run"] - ref) / ref if mode == "dask" and ref else None
         rows.append(row)
-        over = "" if row["dask_overhead_pct"] is None else f"{row['dask_overhead_pct']:+.1f}%"
-        start_s = "" if row["start"] is None else f"{row['start']:.2f}"
-        print(
-            f"{mode:<10} {k:>7} {start_s:>8} {row['run']:8.2f} {row['wall']:8.2f} {row['examples_per_s']:9.2f} "
-            f"{row['speedup']:8.2f} {over:>9} {row['cores_used']:5.2f} {100 * row['certified_error']:6.1f}% "
-            f"{'yes' if row['same_as_serial'] else 'NO':>5} {load:5.2f}"
-        )
+    print(f"{'mode':<10} {'workers':>7} {'median wall s':>13} {'speed-up':>8} {'Dask overhead':>13}")
+    for r in rows:
+        over = "" if r["dask_overhead_pct"] is None else f"{r['dask_overhead_pct']:+.1f}%"
+        print(f"{r['mode']:<10} {r['workers']:>7} {r['wall']:13.2f} {r['speedup']:8.2f} {over:>13}")
     return rows
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=24, help="sdp-cert examples (default 24)")
+    parser.add_argument("--count", type=int, default=16, help="sdp-cert examples (default 16)")
     parser.add_argument("--sdp-net", choices=sorted(SDP_NETS), default="grad_nn", help="sdp-cert network")
     parser.add_argument("--gradcert-count", type=int, default=10000, help="grad-cert examples (default 10000)")
     parser.add_argument("--max-iter", type=int, default=80, help="sdp-cert rounds per target (default 80)")
@@ -295,9 +346,10 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", nargs="+", default=["grad-cert", "sdp-cert"], choices=("grad-cert", "sdp-cert"))
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
     parser.add_argument(
-        "--dask-workers", type=int, nargs="*", help="worker counts of the Dask runs (default: those of --workers)"
+        "--dask-workers", type=int, nargs="*", help="worker counts of the Dask runs (default: 2)"
     )
     parser.add_argument("--no-dask", action="store_true", help="local processes only")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds over the configurations (default 2)")
     parser.add_argument("--cache-dir", help="Grad-cert pair SDP cache (default: the plugin's)")
     parser.add_argument(
         "--gradcert-cached", action="store_true", help="Grad-cert: load the pair table before timing"
@@ -305,12 +357,12 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=str(DATA), help="networks and MNIST (default: the shared folder)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "certify_throughput.json"))
     args = parser.parse_args(argv)
-    if args.count < 1 or args.gradcert_count < 1 or args.max_iter < 1 or args.time_limit <= 0:
-        parser.error("--count, --gradcert-count, --max-iter must be >= 1 and --time-limit > 0")
+    if min(args.count, args.gradcert_count, args.max_iter, args.repeat) < 1 or args.time_limit <= 0:
+        parser.error("--count, --gradcert-count, --max-iter, --repeat must be >= 1 and --time-limit > 0")
     if 1 not in args.workers:
         args.workers = [1, *args.workers]  # the serial baseline
     args.workers = sorted(set(args.workers))
-    args.dask_workers = args.workers if args.dask_workers is None else sorted(set(args.dask_workers))
+    args.dask_workers = [max(args.workers)] if args.dask_workers is None else sorted(set(args.dask_workers))
     if any(k < 1 for k in args.workers + args.dask_workers):
         parser.error("--workers and --dask-workers must be >= 1")
     dask = not args.no_dask and bool(args.dask_workers)
@@ -328,7 +380,7 @@ def main(argv=None) -> int:
     )
     rows = []
     for w in workloads(args):
-        rows += run_workload(w, args.workers, args.dask_workers if dask else [])
+        rows += run_workload(w, args.workers, args.dask_workers if dask else [], args.repeat)
     for r in rows:
         r["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     path = Path(args.out)
@@ -348,6 +400,7 @@ def main(argv=None) -> int:
             "workers": args.workers,
             "dask": dask,
             "dask_workers": args.dask_workers if dask else [],
+            "repeat": args.repeat,
             "sdp_net": args.sdp_net,
             "threads_per_worker": 1,
             "networks": sorted({r["network"] for r in rows}),

@@ -169,7 +169,9 @@ def _dask_cluster(n: int):
     """A started LocalCluster of ``n`` one-thread processes, the package imported on its workers."""
     import distributed
 
-    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+    from certifiers._distributed import start_local_cluster
+
+    cluster = start_local_cluster(n)  # what `--scheduler local` starts
     client = distributed.Client(cluster, set_as_default=False)
     client.run(_import_package)
     return cluster, client

@@ -454,7 +454,10 @@ def _init_worker(network, plans, eps, threads) -> None:
 
 
 def _worker_batch(batch):
-    return _run_batch(_WORKER["network"], _WORKER["plans"], _WORKER["eps"], batch)
+    from ._distributed import _heap_allocations  # a worker that inherited Dask's malloc setting: see there
+
+    with _heap_allocations():
+        return _run_batch(_WORKER["network"], _WORKER["plans"], _WORKER["eps"], batch)
 
 
 def certify_examples(

@@ -52,10 +52,29 @@ def _strip(records):
 def cluster():
     distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed")
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl,
+        _distributed.start_local_cluster(2) as cl,
         distributed.Client(cl, set_as_default=False) as client,
     ):
         yield cl, client
+
+
+@needs_distributed
+def test_local_cluster_keeps_malloc_defaults_and_this_environment(cluster):
+    """A plain LocalCluster writes MALLOC_TRIM_THRESHOLD_ (and the BLAS thread variables) into the parent's
+    os.environ and into its workers; the first slows numpy-heavy work 2x (module docstring of _distributed)."""
+    _, client = cluster
+    before = dict(os.environ)
+    extra = _distributed.start_local_cluster(1)
+    try:
+        assert dict(os.environ) == before
+        with pytest.importorskip("distributed").Client(extra, set_as_default=False) as c:
+            env = c.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        assert set(env.values()) == {before.get("MALLOC_TRIM_THRESHOLD_")}
+    finally:
+        extra.close()
+    assert set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == {
+        before.get("MALLOC_TRIM_THRESHOLD_")
+    }
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,7 @@ def sdpcert_table() -> str:
            "`--workers 2` for the plain sdp-cert runs; the "
            "runs are resumable stores in `bench/results/sdpcert_runs/`) and `... --sanity`. "
            f"Machine: {d['machine']}.", "",
-           "| network | clean error | method | images | certified / attack error | paper | "
+           "| network | method | images | certified / attack error | on the first 100 | paper | "
            "s per (example, class): median / p90 / total |",
            "|---|---|---|---|---|---|---|"]
     for net, v in d["nets"].items():
@@ -106,8 +106,9 @@ def sdpcert_table() -> str:
             times = (f"{r['per_target_median']:.1f} / {r['per_target_p90']:.1f} / {r['per_target_total']:.0f}"
                      if r.get("per_target_median") is not None else "–")
             paper = "–" if r.get("paper") is None else f"{r['paper']}%"
-            out.append(f"| {net} | {100 * v['clean_error']:.0f}% | {meth} | {r['n']} | {100 * r['error']:.0f}% | "
-                       f"{paper} | {times} |")
+            first = f"{100 * r['error_first']:.0f}%" if "error_first" in r else "(same)"
+            out.append(f"| {net} | {meth} | {r['n']} | {100 * r['error']:.1f}% | {first} | {paper} | {times} |")
+        out.append(f"| {net} | clean error | {d['count']} | {100 * v['clean_error']:.1f}% | | | |")
     if d.get("sanity"):
         out += ["", f"PGD-NN sanity check against the third-party MOSEK optima (`--sanity`: no early stop, "
                 f"{d.get('sanity_time_limit', '?')} s per instance; our relaxation adds the rows of the stable-active "

@@ -93,10 +93,12 @@ def sdpcert_table() -> str:
     d = _load("reproduce_sdpcert.json")
     if not d:
         return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
-    out = [f"Command: `.venv/bin/python bench/reproduce_sdpcert.py --count {d['count']} --time-limit {d['time_limit']}`"
-           f" (ε = {d['eps']}; test images {d['start']}…{d['start'] + d['count'] - 1}; one thread per process, "
-           "`--workers 2` for the plain sdp-cert runs; the "
-           "runs are resumable stores in `bench/results/sdpcert_runs/`) and `... --sanity`. "
+    out = [f"Commands: `.venv/bin/python bench/reproduce_sdpcert.py --count 100 --better --paper-rows --workers 2`, "
+           "then `... --count 200 --nets grad_nn lp_nn --better --workers 2` (images 100–199 added), and "
+           f"`... --sanity` (ε = {d['eps']}; test images from {d['start']}; one thread per process; 80 rounds per "
+           "(example, class); the runs are resumable stores in `bench/results/sdpcert_runs/`). Rows: the paper's "
+           "sdp-cert (interval bounds), sdp-cert with CROWN bounds and the LP triangle rows, and sdp-cert with the "
+           "rows of SPEC §5 exactly as printed (no equality rows for the stable-active neurons). "
            f"Machine: {d['machine']}.", "",
            "| network | method | images | certified / attack error | on the first 100 | paper | "
            "s per (example, class): median / p90 / total |",
@@ -108,7 +110,7 @@ def sdpcert_table() -> str:
             paper = "–" if r.get("paper") is None else f"{r['paper']}%"
             first = f"{100 * r['error_first']:.0f}%" if "error_first" in r else "(same)"
             out.append(f"| {net} | {meth} | {r['n']} | {100 * r['error']:.1f}% | {first} | {paper} | {times} |")
-        out.append(f"| {net} | clean error | {d['count']} | {100 * v['clean_error']:.1f}% | | | |")
+        out.append(f"| {net} | clean error | {v.get('clean_n', d['count'])} | {100 * v['clean_error']:.1f}% | | | |")
     if d.get("sanity"):
         out += ["", f"PGD-NN sanity check against the third-party MOSEK optima (`--sanity`: no early stop, "
                 f"{d.get('sanity_time_limit', '?')} s per instance; our relaxation adds the rows of the stable-active "

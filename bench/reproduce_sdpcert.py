@@ -172,8 +172,9 @@ def main(argv=None) -> int:
                         rows[name].update(n_first=row["n"], error_first=row["error"])
         if not rows:
             continue
-        clean = float(np.mean(load_network(DATA / f"{net}.npz").predict(X.astype(np.float64)) != y))
-        out["nets"][net] = {"clean_error": clean, "methods": rows}
+        n_net = max(r["n"] for r in rows.values())  # the images this network's rows cover
+        clean = float(np.mean(load_network(DATA / f"{net}.npz").predict(X[:n_net].astype(np.float64)) != y[:n_net]))
+        out["nets"][net] = {"clean_error": clean, "clean_n": n_net, "methods": rows}
         for name, row in rows.items():
             per = (f"  per target median {row['per_target_median']:.1f} s p90 {row['per_target_p90']:.1f} s "
                    f"total {row['per_target_total']:.0f} s" if "per_target_median" in row else "")

@@ -94,7 +94,7 @@ def sdpcert_table() -> str:
     if not d:
         return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
     out = [f"Commands: `.venv/bin/python bench/reproduce_sdpcert.py --count 100 --better --paper-rows --workers 2`, "
-           "then `... --count 200 --nets grad_nn lp_nn --better --workers 2` (images 100–199 added), and "
+           "then `... --count 200 --better --workers 2` (images 100–199 added), and "
            f"`... --sanity` (ε = {d['eps']}; test images from {d['start']}; one thread per process; 80 rounds per "
            "(example, class); the runs are resumable stores in `bench/results/sdpcert_runs/`). Rows: the paper's "
            "sdp-cert (interval bounds), sdp-cert with CROWN bounds and the LP triangle rows, and sdp-cert with the "

@@ -11,6 +11,8 @@ hands them to :func:`run_batches`, which
   once whatever the order of arrival,
 * submits a batch again, with the data scattered again, when the only worker holding the scattered data
   died (Dask cancels the tasks that depended on it; up to :data:`RESUBMITS` times per batch),
+* starts local clusters whose workers keep their event loops quiet while tasks run
+  (:data:`QUIET_WORKER_CONFIG`: with Dask's defaults, sdp-cert ran 11% slower per example than in a process pool),
 * serves arrays up to 32 MiB from the heap while a batch runs (:func:`_heap_allocations`: Dask's default
   ``MALLOC_TRIM_THRESHOLD_`` otherwise makes every larger array a fresh ``mmap``; sdp-cert ran 2.5× slower);
   the local cluster of ``"local"`` (:func:`start_local_cluster`) does not set that variable at all, and leaves
@@ -79,19 +81,33 @@ def is_available() -> bool:
     return True
 
 
+#: What the workers of a local cluster leave out of their event loop while tasks run: the statistical profiler
+#: (a stack sample every 10 ms), the 20 ms "event loop blocked" tick, the 100 ms memory and 500 ms system
+#: monitors run less often. Each wake-up takes the GIL from the task's thread; measured on Grad-NN sdp-cert
+#: (``bench/dask_overhead.py``, paired per-example times against a process-pool worker): +11% per example
+#: with Dask's defaults, +2% with these. Memory limits are still checked every second.
+QUIET_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
+
 #: Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 for its workers; any fixed value switches off glibc's dynamic
 #: mmap threshold, so every large temporary array is mmap-ed afresh and page-faulted. Measured on Grad-NN
 #: sdp-cert (one example, three targets): 3.8–4.1 s without it, 9.2 s with it. Local clusters started here unset it.
 _UNSET_SPAWN_ENVIRON = ("MALLOC_TRIM_THRESHOLD_",)
 
 
-def start_local_cluster(workers: int, *, threads_per_worker: int = 1):
+def start_local_cluster(workers: int, *, threads_per_worker: int = 1, quiet_workers: bool = True):
     """A started ``distributed.LocalCluster`` of ``workers`` processes, for numerical work.
 
     Unlike a plain ``LocalCluster``: its workers keep glibc's dynamic malloc thresholds (see
-    ``_UNSET_SPAWN_ENVIRON``), and this process's ``os.environ`` is left as it was (the nanny writes its
+    ``_UNSET_SPAWN_ENVIRON``), their event loops wake up less often while tasks run
+    (:data:`QUIET_WORKER_CONFIG`), and this process's ``os.environ`` is left as it was (the nanny writes its
     pre-spawn variables into the parent's environment, where every process started later, e.g. a
-    ``--workers`` process pool, would inherit them).
+    ``--workers`` process pool, would inherit them). ``quiet_workers=False`` keeps Dask's event-loop
+    defaults (e.g. for the dashboard's profiler).
 
     Examples
     --------
@@ -106,7 +122,7 @@ def start_local_cluster(workers: int, *, threads_per_worker: int = 1):
     saved = dict(os.environ)
     unset = {f"distributed.nanny.pre-spawn-environ.{k}": None for k in _UNSET_SPAWN_ENVIRON}
     try:
-        with dask.config.set(unset):
+        with dask.config.set({**unset, **(QUIET_WORKER_CONFIG if quiet_workers else {})}):
             return distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=":0"
             )

@@ -207,6 +207,11 @@ def throughput_table() -> str:
         out.append(f"| {r['method']} | {r['network']} | {r['examples']} | {r['mode']} | {r['workers']} "
                    f"| {r['wall']:.1f} | {runs} | {r['examples_per_s']:.3g} | {r['speedup']:.2f}× | {over} | {cores} "
                    f"| {calib} | {100 * r['certified_error']:.1f}% | {'yes' if r['same_as_serial'] else 'no'} |")
+    runs = {}
+    for r in d["rows"]:
+        runs.setdefault(r["method"], (str(r.get("date", "?"))[:16].replace("T", " "), r.get("rounds", 1)))
+    out += ["", "Each method's rows come from its latest run (`--methods` reruns only those named): "
+            + "; ".join(f"{m} on {date}, {n} rounds" for m, (date, n) in runs.items()) + "."]
     out += ["", "Speed-up: against 1 worker in the command's own process. Dask overhead: wall time of the Dask run "
             "(cluster start + run, or the run alone on the running cluster) against local processes with the same "
             "number of workers. Grad-cert rows include solving its 45 pair SDPs (no cache; `--workers` solves them "
@@ -216,9 +221,30 @@ def throughput_table() -> str:
     return "\n".join(out)
 
 
+def dask_overhead_table() -> str:
+    d = _load("dask_overhead.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/dask_overhead.py`_"
+    s = d["settings"]
+    net = {"Grad-NN": "grad_nn", "LP-NN": "lp_nn", "PGD-NN": "pgd_nn"}.get(s["net"], s["net"])
+    out = [f"Command: `.venv/bin/python bench/dask_overhead.py --net {net} "
+           f"--examples {' '.join(map(str, s['examples']))} --rounds {s['rounds']} --max-iter {s['max_iter']}` "
+           f"(sdp-cert on {s['net']}, ε = {s['eps']}, one thread; each example run on the three warm one-process "
+           f"executors in turn, {len(d['pairs'])} (example, round) pairs; same records everywhere: "
+           f"{'yes' if d['same_records'] else 'NO'}). Machine: {_machine(d['machine'])}.", "",
+           "| executor | sum of example times (s) | per example against the process pool: median | mean | range "
+           "| pairs slower than the pool |",
+           "|---|---|---|---|---|---|"]
+    n = len(d["pairs"])
+    for r in d["rows"]:
+        out.append(f"| {r['executor']} | {r['total_s']:.1f} | {r['median_pct']:+.1f}% | {r['mean_pct']:+.1f}% "
+                   f"| {r['min_pct']:+.1f}% .. {r['max_pct']:+.1f}% | {r['slower_pairs']} / {n} |")
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
-            "throughput": throughput_table}
+            "throughput": throughput_table, "dask-overhead": dask_overhead_table}
 
 
 def render(text: str) -> str:

@@ -12,7 +12,7 @@ hands them to :func:`run_batches`, which
 * submits a batch again, with the data scattered again, when the only worker holding the scattered data
   died (Dask cancels the tasks that depended on it; up to :data:`RESUBMITS` times per batch),
 * starts local clusters whose workers keep their event loops quiet while tasks run
-  (:data:`QUIET_WORKER_CONFIG`: with Dask's defaults, sdp-cert ran 11% slower per example than in a process pool),
+  (:data:`QUIET_WORKER_CONFIG`: with Dask's defaults, sdp-cert ran 7–9% slower per example than in a process pool),
 * serves arrays up to 32 MiB from the heap while a batch runs (:func:`_heap_allocations`: Dask's default
   ``MALLOC_TRIM_THRESHOLD_`` otherwise makes every larger array a fresh ``mmap``; sdp-cert ran 2.5× slower);
   the local cluster of ``"local"`` (:func:`start_local_cluster`) does not set that variable at all, and leaves
@@ -84,8 +84,8 @@ def is_available() -> bool:
 #: What the workers of a local cluster leave out of their event loop while tasks run: the statistical profiler
 #: (a stack sample every 10 ms), the 20 ms "event loop blocked" tick, the 100 ms memory and 500 ms system
 #: monitors run less often. Each wake-up takes the GIL from the task's thread; measured on Grad-NN sdp-cert
-#: (``bench/dask_overhead.py``, paired per-example times against a process-pool worker): +11% per example
-#: with Dask's defaults, +2% with these. Memory limits are still checked every second.
+#: (``bench/dask_overhead.py``, paired per-example times against a process-pool worker): median +7% (mean +9%)
+#: per example with Dask's defaults, +4% (mean +6%) with these. Memory limits are still checked every second.
 QUIET_WORKER_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",

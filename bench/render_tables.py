@@ -242,9 +242,27 @@ def dask_overhead_table() -> str:
     return "\n".join(out)
 
 
+def dask_busy_table() -> str:
+    d = _load("dask_busy_workers.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/dask_busy_workers.py`_"
+    s = d["settings"]
+    out = [f"Command: `.venv/bin/python bench/dask_busy_workers.py --seconds {s['seconds']:g} --rounds {s['rounds']}` "
+           f"({s['workers']} busy workers, a fixed loop of numpy and pure Python, rounds interleaved). "
+           f"Machine: {_machine(d['machine'])}.", "",
+           "| executor | iterations/s, median | runs | against processes | this process (scheduler, client): "
+           "% of a core |", "|---|---|---|---|---|"]
+    for r in d["rows"]:
+        runs = ", ".join(f"{x:,.0f}" for x in r["rates"])
+        own = ", ".join(f"{x:.1f}" for x in r.get("this_process_core_pct", []))
+        out.append(f"| {r['executor']} | {r['median']:,.0f} | {runs} | {r['vs_processes_pct']:+.1f}% | {own} |")
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
-            "throughput": throughput_table, "dask-overhead": dask_overhead_table}
+            "throughput": throughput_table, "dask-overhead": dask_overhead_table,
+            "dask-busy": dask_busy_table}
 
 
 def render(text: str) -> str:

@@ -28,6 +28,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -37,8 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.certify_throughput import machine  # noqa: E402
-
-EXECUTORS = ("processes", "dask (Dask's defaults)", "dask (--scheduler local)")
+from bench.dask_overhead import EXECUTORS  # noqa: E402
 
 
 def busy_loop(seconds: float) -> int:
@@ -110,10 +110,10 @@ def main(argv=None) -> int:
             own[name].append(cpu)
             print(f"round {r} {name:26s} {rate:12,.0f} iterations/s; this process {100 * cpu:.1f}% of a core",
                   flush=True)
-    base = sorted(rates[EXECUTORS[0]])[len(rates[EXECUTORS[0]]) // 2]
+    base = statistics.median(rates[EXECUTORS[0]])
     rows = []
     for name in EXECUTORS:
-        median = sorted(rates[name])[len(rates[name]) // 2]
+        median = statistics.median(rates[name])
         rows.append({"executor": name, "rates": rates[name], "median": median,
                      "vs_processes_pct": 100 * (median / base - 1),
                      "this_process_core_pct": [100 * c for c in own[name]]})

@@ -12,16 +12,37 @@ right after the other, on three warm one-process executors, and each example's t
   (:data:`certifiers._distributed.QUIET_WORKER_CONFIG`).
 
 Each round goes over the examples; for each example the executors take turns in a rotated order (so none is
-always first after a pause), and only the example's own time (the record's ``time``: the certification inside
-the worker, not the transfer) enters. Per executor the benchmark reports the sum of its times and, over the
-(example, round) pairs, the median, mean and range of its time over the process pool's for the same example,
-and how many pairs it was the slower one. One torch/BLAS thread everywhere; the method is sdp-cert with
-``--max-iter`` rounds per target (80, the plugin's default), so every executor does the same work (the records
-are checked equal).
+always first after a pause), and only the example's own time in the worker (not the transfer) enters. Per
+executor the benchmark reports the sum of its times and, over the (example, round) pairs, the median, mean and
+range of its time over the process pool's for the same example, and how many pairs it was the slower one. One
+torch/BLAS thread everywhere; the method is sdp-cert with ``--max-iter`` rounds per target (80, the plugin's
+default), so every executor does the same work (the records are checked equal).
+
+Those wall-clock ratios still carry the host's drift (the same example on the same executor varies by ±10–20%
+from one run to the next). So each task also runs inside :func:`_measured`, which reads the worker's own clocks
+around the real task function (:func:`certifiers.cli._worker_batch` in the pool, the task
+:func:`certifiers._distributed._batch_task` that :func:`certifiers._distributed.run_batches` submits on Dask) and
+splits the example's wall time into
+
+* ``task CPU`` — CPU time of the thread running the certification: the computation itself, the same work on
+  every executor, whose differences are the host's speed of the moment;
+* ``off-CPU`` — wall time minus that: the task thread waiting (for the GIL held by the worker's event loop,
+  for the kernel, for the core);
+* ``other threads`` — CPU time of the worker process's other threads during the task (Dask's event loop,
+  its monitors, heartbeats), which competes for a core when every core has a worker;
+
+and counts the page faults (the allocator's work). The executor's *overhead* against the pool is then
+(off-CPU + other threads, minus the pool's) over the pool's wall time: what running inside Dask adds, with the
+drift of the computation itself left out.
+
+With ``--start-rounds K`` the benchmark also times, K times each and alternately, what each executor costs before
+its first example: a 2-process ``spawn`` pool with the package imported in both workers, against a 2-worker
+local cluster with its client, the package imported on both workers and the network sent to them.
 
 Usage::
 
     .venv/bin/python bench/dask_overhead.py [--net grad_nn] [--examples 0 2 3] [--rounds 3] [--max-iter 80]
+                                            [--start-rounds 5]
 
 Writes ``bench/results/dask_overhead.json``; ``bench/render_tables.py`` renders it (section ``dask-overhead``).
 The shared data folder ``../shared/data/raghunathan18`` is used when present, otherwise a small random network
@@ -34,8 +55,10 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import sys
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -64,13 +87,79 @@ def _workload(args):
     return "random 32-24-16-10", net, X, net.predict(X)
 
 
+def _measured(fn, *args):
+    """``fn(*args)`` and the worker's clocks around it (seconds; page faults are counts)."""
+    def clocks():
+        return resource.getrusage(resource.RUSAGE_SELF), time.perf_counter(), time.thread_time(), time.process_time()
+
+    r0, w0, t0, p0 = clocks()
+    result = fn(*args)
+    r1, w1, t1, p1 = clocks()
+    return result, {
+        "wall": w1 - w0,
+        "task_cpu": t1 - t0,
+        "off_cpu": (w1 - w0) - (t1 - t0),
+        "other_threads_cpu": (p1 - p0) - (t1 - t0),
+        "page_faults": r1.ru_minflt - r0.ru_minflt,
+    }
+
+
+def _import_package():
+    """What a worker imports before its first example (the pool's initialiser imports the same)."""
+    import torch  # noqa: F401
+
+    import certifiers.cli  # noqa: F401
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _start_pool(n: int, net, plans):
+    """A started ``n``-process spawn pool whose workers have all run their initialiser (what ``--workers n`` needs)."""
+    pool = ProcessPoolExecutor(
+        n, mp_context=multiprocessing.get_context("spawn"), initializer=ccli._init_worker, initargs=(net, plans, EPS, 1)
+    )
+    seen = set()
+    while len(seen) < n:  # the pool spawns n processes at the first n submissions; each answers once initialised
+        seen |= {f.result() for f in [pool.submit(_pid) for _ in range(n)]}
+    return pool
+
+
+def start_costs(net, plans, rounds: int, workers: int = 2) -> dict:
+    """Seconds until each executor of ``workers`` processes can take an example, ``rounds`` times each, alternately."""
+    import distributed
+
+    from certifiers._distributed import _Payload, start_local_cluster
+
+    out = {"processes": [], "dask (--scheduler local)": []}
+    for r in range(rounds):
+        for name in (list(out) if r % 2 == 0 else list(out)[::-1]):
+            t0 = time.perf_counter()
+            if name == "processes":
+                pool = _start_pool(workers, net, plans)
+                out[name].append(time.perf_counter() - t0)
+                pool.shutdown()
+            else:
+                cluster = start_local_cluster(workers)
+                client = distributed.Client(cluster, set_as_default=False)
+                client.run(_import_package)
+                data = client.scatter(_Payload(net, plans, EPS, 1, uuid.uuid4().hex[:12]), broadcast=True, hash=False)
+                out[name].append(time.perf_counter() - t0)
+                data.release()
+                client.close()
+                cluster.close()
+            print(f"start round {r}: {name} {out[name][-1]:.2f} s", flush=True)
+    return out
+
+
 class _Executors:
-    """The three warm one-process executors; ``run(name, batch)`` returns the batch's sdp-cert record."""
+    """The three warm one-process executors; ``run(name, batch)`` returns the batch's record and the clocks."""
 
     def __init__(self, net, plans):
         import distributed
 
-        from certifiers._distributed import start_local_cluster
+        from certifiers._distributed import _Payload, start_local_cluster
 
         self.net, self.plans = net, list(plans)
         self.pool = ProcessPoolExecutor(
@@ -80,25 +169,58 @@ class _Executors:
             initargs=(net, self.plans, EPS, 1),
         )
         self.clusters = {}
+        payload = _Payload(net, self.plans, EPS, 1, uuid.uuid4().hex[:12])  # as run_batches sends it
         for name, quiet in ((EXECUTORS[1], False), (EXECUTORS[2], True)):
             cluster = start_local_cluster(1, quiet_workers=quiet)
-            self.clusters[name] = (cluster, distributed.Client(cluster, set_as_default=False))
+            client = distributed.Client(cluster, set_as_default=False)
+            self.clusters[name] = (cluster, client, client.scatter(payload, broadcast=True, hash=False))
 
-    def run(self, name: str, batch) -> dict:
-        from certifiers._distributed import run_batches
+    def run(self, name: str, batch) -> tuple[dict, dict]:
+        from certifiers._distributed import _batch_task
 
         if name == EXECUTORS[0]:
-            result = self.pool.submit(ccli._worker_batch, batch).result()
+            result, clocks = self.pool.submit(_measured, ccli._worker_batch, batch).result()
         else:
-            client = self.clusters[name][1]
-            result = next(iter(run_batches(client, self.net, self.plans, EPS, [batch], threads=1)))[1]
-        return result["sdp-cert"][0]
+            _, client, data = self.clusters[name]
+            result, clocks = client.submit(_measured, _batch_task, data, batch, pure=False).result()
+        return result["sdp-cert"][0], clocks
 
     def close(self):
         self.pool.shutdown()
-        for cluster, client in self.clusters.values():
+        for cluster, client, data in self.clusters.values():
+            data.release()
             client.close()
             cluster.close()
+
+
+def _summary(name: str, pairs: list[dict]) -> dict:
+    """One executor's row: wall-clock ratios to the pool, and its overhead from the worker's clocks."""
+    base = EXECUTORS[0]
+    wall = np.array([p[name]["wall"] for p in pairs])
+    ref = np.array([p[base]["wall"] for p in pairs])
+    extra = np.array([p[name]["off_cpu"] + p[name]["other_threads_cpu"] for p in pairs])
+    ref_extra = np.array([p[base]["off_cpu"] + p[base]["other_threads_cpu"] for p in pairs])
+    ratio = wall / ref
+
+    def total(key):
+        return float(sum(p[name][key] for p in pairs))
+
+    return {
+        "executor": name,
+        "total_s": float(wall.sum()),
+        "median_pct": float(100 * (np.median(ratio) - 1)),
+        "mean_pct": float(100 * (ratio.mean() - 1)),
+        "min_pct": float(100 * (ratio.min() - 1)),
+        "max_pct": float(100 * (ratio.max() - 1)),
+        "slower_pairs": int(np.sum(wall > ref)),
+        "task_cpu_s": total("task_cpu"),
+        "off_cpu_s": total("off_cpu"),
+        "other_threads_cpu_s": total("other_threads_cpu"),
+        "page_faults_median": float(np.median([p[name]["page_faults"] for p in pairs])),
+        "task_cpu_median_pct": float(100 * (np.median([p[name]["task_cpu"] / p[base]["task_cpu"] for p in pairs]) - 1)),
+        "overhead_median_pct": float(100 * np.median((extra - ref_extra) / ref)),
+        "overhead_total_pct": float(100 * (extra.sum() - ref_extra.sum()) / ref.sum()),
+    }
 
 
 def main(argv=None) -> int:
@@ -108,10 +230,12 @@ def main(argv=None) -> int:
                         help="test-set indices (the default skips image 1, which Grad-NN misclassifies: no SDP)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-iter", type=int, default=80)
+    parser.add_argument("--start-rounds", type=int, default=5,
+                        help="times each executor's start is measured (2 workers; 0: not measured)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "dask_overhead.json"))
     args = parser.parse_args(argv)
-    if args.rounds < 1 or args.max_iter < 1 or min(args.examples) < 0:
-        parser.error("--rounds and --max-iter must be >= 1 and --examples >= 0")
+    if args.rounds < 1 or args.max_iter < 1 or args.start_rounds < 0 or min(args.examples) < 0:
+        parser.error("--rounds and --max-iter must be >= 1, --start-rounds and --examples >= 0")
 
     net_name, net, X, y = _workload(args)
     info = machine()
@@ -120,9 +244,9 @@ def main(argv=None) -> int:
     options = {"max_iter": args.max_iter, "time_limit": 600.0}
     plans, _ = ccli.plan_methods(["sdp-cert"], workers=1, extra={"sdp-cert": options})
     ccli.prepare_methods(plans, net)
+    starts = start_costs(net, plans, args.start_rounds) if args.start_rounds else {}
     batches = [(i, X[i:i + 1], y[i:i + 1], np.array([i]), {"sdp-cert": np.array([0])}) for i in args.examples]
     executors = _Executors(net, plans)
-    times = {name: [] for name in EXECUTORS}
     pairs = []
     same = True
     try:
@@ -133,43 +257,38 @@ def main(argv=None) -> int:
                 shift = (r + k) % len(EXECUTORS)
                 order = EXECUTORS[shift:] + EXECUTORS[:shift]
                 got = {name: executors.run(name, batch) for name in order}
-                same &= all(_without_times(got[n]) == _without_times(got[EXECUTORS[0]]) for n in EXECUTORS)
-                for name in EXECUTORS:
-                    times[name].append(got[name]["time"])
-                pairs.append({"round": r, "example": int(batch[0]), **{n: got[n]["time"] for n in EXECUTORS}})
+                record = {n: got[n][0] for n in EXECUTORS}
+                same &= all(_without_times(record[n]) == _without_times(record[EXECUTORS[0]]) for n in EXECUTORS)
+                pairs.append({"round": r, "example": int(batch[0]), **{n: got[n][1] for n in EXECUTORS}})
                 print(f"round {r} example {batch[0]:>4}: "
-                      + "  ".join(f"{n} {got[n]['time']:6.2f} s" for n in EXECUTORS), flush=True)
+                      + "  ".join(f"{n} {got[n][1]['wall']:6.2f} s (off-CPU {got[n][1]['off_cpu']:.3f}, other "
+                                  f"{got[n][1]['other_threads_cpu']:.3f}, faults {got[n][1]['page_faults']})"
+                                  for n in EXECUTORS), flush=True)
     finally:
         executors.close()
 
-    base = np.asarray(times[EXECUTORS[0]])
-    rows = []
-    for name in EXECUTORS:
-        t = np.asarray(times[name])
-        ratio = t / base
-        rows.append({
-            "executor": name,
-            "total_s": float(t.sum()),
-            "median_pct": float(100 * (np.median(ratio) - 1)),
-            "mean_pct": float(100 * (ratio.mean() - 1)),
-            "min_pct": float(100 * (ratio.min() - 1)),
-            "max_pct": float(100 * (ratio.max() - 1)),
-            "slower_pairs": int(np.sum(t > base)),
-        })
-    print(f"\n{'executor':26s} {'total s':>8s} {'median':>8s} {'mean':>8s} {'range':>16s} slower")
+    rows = [_summary(name, pairs) for name in EXECUTORS]
+    print(f"\n{'executor':26s} {'total s':>8s} {'median':>8s} {'mean':>8s} {'range':>16s} slower "
+          f"{'task CPU':>9s} {'overhead':>9s} {'faults':>7s}")
     for row in rows:
         print(f"{row['executor']:26s} {row['total_s']:8.2f} {row['median_pct']:+7.1f}% {row['mean_pct']:+7.1f}% "
-              f"{row['min_pct']:+6.1f}..{row['max_pct']:+5.1f}% {row['slower_pairs']:3d}/{len(pairs)}")
+              f"{row['min_pct']:+6.1f}..{row['max_pct']:+5.1f}% {row['slower_pairs']:3d}/{len(pairs)} "
+              f"{row['task_cpu_median_pct']:+8.1f}% {row['overhead_median_pct']:+8.2f}% "
+              f"{row['page_faults_median']:7.0f}")
+    start_rows = [{"executor": name, "median_s": float(np.median(t)), "runs_s": t} for name, t in starts.items()]
+    for row in start_rows:
+        print(f"start, 2 workers: {row['executor']:26s} median {row['median_s']:.2f} s")
     print(f"same records on every executor: {'yes' if same else 'NO'}")
     info["load_average_at_end"] = list(os.getloadavg())
     out = {
         "benchmark": "dask_overhead",
         "settings": {"net": net_name, "examples": args.examples, "rounds": args.rounds, "max_iter": args.max_iter,
-                     "eps": EPS, "threads": 1},
+                     "start_rounds": args.start_rounds, "eps": EPS, "threads": 1},
         "machine": info,
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "same_records": bool(same),
         "rows": rows,
+        "start": start_rows,
         "pairs": pairs,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -247,7 +247,7 @@ def test_scheduler_local_spelling(files, plans, serial):  # noqa: F811
 
 
 def test_heap_threshold_is_set_during_batches_only(monkeypatch):
-    """Under Dask's MALLOC_TRIM_THRESHOLD_: M_MMAP_THRESHOLD 32 MiB while any batch runs, the default after."""
+    """Under Dask's MALLOC_TRIM_THRESHOLD_: mmap/trim thresholds 32/64 MiB while any batch runs, restored after."""
     calls = []
     monkeypatch.setattr(_distributed, "_mallopt", lambda: lambda param, value: calls.append((param, value)))
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
@@ -257,12 +257,18 @@ def test_heap_threshold_is_set_during_batches_only(monkeypatch):
     assert calls == [], "changed the allocator outside a Dask worker"
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with _distributed._heap_allocations(), _distributed._heap_allocations():  # two batches at once
-        assert calls == [(-3, 32 << 20)]
-    assert calls == [(-3, 32 << 20), (-3, 128 << 10)]
+        assert calls == [(-3, 32 << 20), (-1, 64 << 20)]
+    assert calls[2:] == [(-3, 128 << 10), (-1, 65536)], "not restored to the worker's own trim threshold"
+    calls.clear()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "not a number")  # unreadable: glibc's default comes back
+    with _distributed._heap_allocations():
+        pass
+    assert calls == [(-3, 32 << 20), (-1, 64 << 20), (-3, 128 << 10), (-1, 128 << 10)]
+    calls.clear()
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1000000")  # the user's own choice is kept
     with _distributed._heap_allocations():
         pass
-    assert len(calls) == 2
+    assert calls == []
 
 
 # -- usage errors (these need no cluster) -----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 ``certify_throughput.py`` compares whole runs; on this shared virtual machine their wall times drift by tens of
 per cent between runs, which hides an effect of a few per cent. Here the same example is certified, one
-right after the other, on three warm one-process executors, and each example's times are compared pairwise:
+right after the other, on warm one-process executors, and each example's times are compared pairwise:
 
 * ``processes`` — a one-process ``spawn`` pool running :func:`certifiers.cli._worker_batch` (what
   ``--workers N`` runs in each process);
@@ -10,6 +10,9 @@ right after the other, on three warm one-process executors, and each example's t
   (statistical profiler every 10 ms, a 20 ms tick, memory monitor every 100 ms);
 * ``dask (--scheduler local)`` — the local cluster that ``--scheduler local`` starts
   (:data:`certifiers._distributed.QUIET_WORKER_CONFIG`).
+
+and, as a control, the pool worker running the same task in a second thread of its process
+(``processes, task in a second thread``), as a Dask worker runs its tasks outside its main thread.
 
 Each round goes over the examples; for each example the executors take turns in a rotated order (so none is
 always first after a pause), and only the example's own time in the worker (not the transfer) enters. Per
@@ -72,6 +75,9 @@ from certifiers import cli as ccli  # noqa: E402
 from certifiers._network import from_npz  # noqa: E402
 
 EXECUTORS = ("processes", "dask (Dask's defaults)", "dask (--scheduler local)")
+#: a control: the same pool worker running the task in a second thread, as a Dask worker runs its tasks
+IN_A_THREAD = "processes, task in a second thread"
+MEASURED = (EXECUTORS[0], IN_A_THREAD, *EXECUTORS[1:])
 
 
 def _workload(args):
@@ -102,6 +108,17 @@ def _measured(fn, *args):
         "other_threads_cpu": (p1 - p0) - (t1 - t0),
         "page_faults": r1.ru_minflt - r0.ru_minflt,
     }
+
+
+def _measured_in_a_thread(fn, *args):
+    """:func:`_measured` in a new thread of this process (the caller waits for it)."""
+    import threading
+
+    out = []
+    thread = threading.Thread(target=lambda: out.append(_measured(fn, *args)))
+    thread.start()
+    thread.join()
+    return out[0]
 
 
 def _import_package():
@@ -154,7 +171,7 @@ def start_costs(net, plans, rounds: int, workers: int = 2) -> dict:
 
 
 class _Executors:
-    """The three warm one-process executors; ``run(name, batch)`` returns the batch's record and the clocks."""
+    """The warm one-process executors (one pool, two clusters); ``run(name, batch)`` gives the record and the clocks."""
 
     def __init__(self, net, plans):
         import distributed
@@ -178,8 +195,9 @@ class _Executors:
     def run(self, name: str, batch) -> tuple[dict, dict]:
         from certifiers._distributed import _batch_task
 
-        if name == EXECUTORS[0]:
-            result, clocks = self.pool.submit(_measured, ccli._worker_batch, batch).result()
+        if name in (EXECUTORS[0], IN_A_THREAD):
+            wrapper = _measured if name == EXECUTORS[0] else _measured_in_a_thread
+            result, clocks = self.pool.submit(wrapper, ccli._worker_batch, batch).result()
         else:
             _, client, data = self.clusters[name]
             result, clocks = client.submit(_measured, _batch_task, data, batch, pure=False).result()
@@ -195,7 +213,7 @@ class _Executors:
 
 def _summary(name: str, pairs: list[dict]) -> dict:
     """One executor's row: wall-clock ratios to the pool, and its overhead from the worker's clocks."""
-    base = EXECUTORS[0]
+    base = MEASURED[0]
     wall = np.array([p[name]["wall"] for p in pairs])
     ref = np.array([p[base]["wall"] for p in pairs])
     extra = np.array([p[name]["off_cpu"] + p[name]["other_threads_cpu"] for p in pairs])
@@ -250,28 +268,28 @@ def main(argv=None) -> int:
     pairs = []
     same = True
     try:
-        for name in EXECUTORS:  # warm-up: imports and compiled kernels in every worker
+        for name in MEASURED:  # warm-up: imports and compiled kernels in every worker
             executors.run(name, batches[0])
         for r in range(args.rounds):
             for k, batch in enumerate(batches):
-                shift = (r + k) % len(EXECUTORS)
-                order = EXECUTORS[shift:] + EXECUTORS[:shift]
+                shift = (r + k) % len(MEASURED)
+                order = MEASURED[shift:] + MEASURED[:shift]
                 got = {name: executors.run(name, batch) for name in order}
-                record = {n: got[n][0] for n in EXECUTORS}
-                same &= all(_without_times(record[n]) == _without_times(record[EXECUTORS[0]]) for n in EXECUTORS)
-                pairs.append({"round": r, "example": int(batch[0]), **{n: got[n][1] for n in EXECUTORS}})
+                record = {n: got[n][0] for n in MEASURED}
+                same &= all(_without_times(record[n]) == _without_times(record[MEASURED[0]]) for n in MEASURED)
+                pairs.append({"round": r, "example": int(batch[0]), **{n: got[n][1] for n in MEASURED}})
                 print(f"round {r} example {batch[0]:>4}: "
                       + "  ".join(f"{n} {got[n][1]['wall']:6.2f} s (off-CPU {got[n][1]['off_cpu']:.3f}, other "
                                   f"{got[n][1]['other_threads_cpu']:.3f}, faults {got[n][1]['page_faults']})"
-                                  for n in EXECUTORS), flush=True)
+                                  for n in MEASURED), flush=True)
     finally:
         executors.close()
 
-    rows = [_summary(name, pairs) for name in EXECUTORS]
-    print(f"\n{'executor':26s} {'total s':>8s} {'median':>8s} {'mean':>8s} {'range':>16s} slower "
+    rows = [_summary(name, pairs) for name in MEASURED]
+    print(f"\n{'executor':34s} {'total s':>8s} {'median':>8s} {'mean':>8s} {'range':>16s} slower "
           f"{'task CPU':>9s} {'overhead':>9s} {'faults':>7s}")
     for row in rows:
-        print(f"{row['executor']:26s} {row['total_s']:8.2f} {row['median_pct']:+7.1f}% {row['mean_pct']:+7.1f}% "
+        print(f"{row['executor']:34s} {row['total_s']:8.2f} {row['median_pct']:+7.1f}% {row['mean_pct']:+7.1f}% "
               f"{row['min_pct']:+6.1f}..{row['max_pct']:+5.1f}% {row['slower_pairs']:3d}/{len(pairs)} "
               f"{row['task_cpu_median_pct']:+8.1f}% {row['overhead_median_pct']:+8.2f}% "
               f"{row['page_faults_median']:7.0f}")

@@ -228,17 +228,29 @@ def dask_overhead_table() -> str:
     s = d["settings"]
     net = {"Grad-NN": "grad_nn", "LP-NN": "lp_nn", "PGD-NN": "pgd_nn"}.get(s["net"], s["net"])
     out = [f"Command: `.venv/bin/python bench/dask_overhead.py --net {net} "
-           f"--examples {' '.join(map(str, s['examples']))} --rounds {s['rounds']} --max-iter {s['max_iter']}` "
+           f"--examples {' '.join(map(str, s['examples']))} --rounds {s['rounds']} --max-iter {s['max_iter']}"
+           + (f" --start-rounds {s['start_rounds']}" if "start_rounds" in s else "") + "` "
            f"(sdp-cert on {s['net']}, ε = {s['eps']}, one thread; each example run on the three warm one-process "
            f"executors in turn, {len(d['pairs'])} (example, round) pairs; same records everywhere: "
            f"{'yes' if d['same_records'] else 'NO'}). Machine: {_machine(d['machine'])}.", "",
            "| executor | sum of example times (s) | per example against the process pool: median | mean | range "
-           "| pairs slower than the pool |",
-           "|---|---|---|---|---|---|"]
+           "| pairs slower than the pool | task thread's CPU time against the pool: median | overhead from the "
+           "worker's clocks: median | total | page faults per example: median |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     n = len(d["pairs"])
     for r in d["rows"]:
+        if "overhead_median_pct" in r:
+            clocks = (f"{r['task_cpu_median_pct']:+.1f}% | {r['overhead_median_pct']:+.2f}% "
+                      f"| {r['overhead_total_pct']:+.2f}% | {r['page_faults_median']:,.0f}")
+        else:  # a run of the script before it read the worker's clocks
+            clocks = "– | – | – | –"
         out.append(f"| {r['executor']} | {r['total_s']:.1f} | {r['median_pct']:+.1f}% | {r['mean_pct']:+.1f}% "
-                   f"| {r['min_pct']:+.1f}% .. {r['max_pct']:+.1f}% | {r['slower_pairs']} / {n} |")
+                   f"| {r['min_pct']:+.1f}% .. {r['max_pct']:+.1f}% | {r['slower_pairs']} / {n} | {clocks} |")
+    if d.get("start"):
+        out += ["", f"Start with 2 workers ({s['start_rounds']} times each, alternately), until both workers can take "
+                "an example: " + "; ".join(
+                    f"{r['executor']} median {r['median_s']:.2f} s ({', '.join(f'{x:.2f}' for x in r['runs_s'])})"
+                    for r in d["start"]) + "."]
     return "\n".join(out)
 
 

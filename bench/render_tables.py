@@ -230,8 +230,9 @@ def dask_overhead_table() -> str:
     out = [f"Command: `.venv/bin/python bench/dask_overhead.py --net {net} "
            f"--examples {' '.join(map(str, s['examples']))} --rounds {s['rounds']} --max-iter {s['max_iter']}"
            + (f" --start-rounds {s['start_rounds']}" if "start_rounds" in s else "") + "` "
-           f"(sdp-cert on {s['net']}, ε = {s['eps']}, one thread; each example run on the three warm one-process "
-           f"executors in turn, {len(d['pairs'])} (example, round) pairs; same records everywhere: "
+           f"(sdp-cert on {s['net']}, ε = {s['eps']}, one thread; each example run on the "
+           f"{len(d['rows'])} warm one-process executors in turn, {len(d['pairs'])} (example, round) pairs; "
+           "same records everywhere: "
            f"{'yes' if d['same_records'] else 'NO'}). Machine: {_machine(d['machine'])}.", "",
            "| executor | sum of example times (s) | per example against the process pool: median | mean | range "
            "| pairs slower than the pool | task thread's CPU time against the pool: median | overhead from the "
@@ -271,10 +272,26 @@ def dask_busy_table() -> str:
     return "\n".join(out)
 
 
+def unclipped_table() -> str:
+    d = _load("sdpcert_unclipped_box.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/sdpcert_unclipped_box.py`_"
+    out = [f"Command: `.venv/bin/python bench/sdpcert_unclipped_box.py --count {d['count']} --workers {d['workers']}` "
+           f"(sdp-cert on {d['network']}, ε = {d['eps']}, interval bounds, 80 rounds per target, early decision; "
+           f"the first {d['count']} test images). Machine: {d['machine']}.", "",
+           "| input box | images | certified error | not certified (test-set indices) | time (s) |",
+           "|---|---|---|---|---|"]
+    for name, key in (("[max(x̄ − ε, 0), min(x̄ + ε, 1)] (SPEC §5)", "clipped"), ("[x̄ − ε, x̄ + ε]", "unclipped")):
+        r = d[key]
+        out.append(f"| {name} | {r['n']} | {100 * len(r['uncertified']) / r['n']:.0f}% "
+                   f"| {', '.join(map(str, r['uncertified']))} | {r['time_total']:.0f} |")
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
             "throughput": throughput_table, "dask-overhead": dask_overhead_table,
-            "dask-busy": dask_busy_table}
+            "dask-busy": dask_busy_table, "unclipped": unclipped_table}
 
 
 def render(text: str) -> str:

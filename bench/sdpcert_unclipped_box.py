@@ -93,7 +93,7 @@ def main(argv=None) -> int:
                "certify", "--model", str(model), "--data", str(data), "--eps", repr(eps2), "--start", "0",
                "--count", str(args.count), "--out", str(store), "--method", "sdp-cert", "--workers",
                str(args.workers), "--batch-size", "1", "--threads", "1"]
-        print("$ sdpsolve", " ".join(cmd[4:]), flush=True)
+        print("$ sdpsolve", " ".join(cmd[3:]), flush=True)
         subprocess.run(cmd, check=True, cwd=ROOT)
     clipped, unclipped = errors(clipped_store, args.count), errors(store, args.count)
     for name, row in (("clipped to [0, 1] (SPEC §5)", clipped), ("not clipped", unclipped)):

@@ -84,8 +84,9 @@ def is_available() -> bool:
 #: What the workers of a local cluster leave out of their event loop while tasks run: the statistical profiler
 #: (a stack sample every 10 ms), the 20 ms "event loop blocked" tick, the 100 ms memory and 500 ms system
 #: monitors run less often. Each wake-up takes the GIL from the task's thread; measured on Grad-NN sdp-cert
-#: (``bench/dask_overhead.py``, paired per-example times against a process-pool worker): median +7% (mean +9%)
-#: per example with Dask's defaults, +4% (mean +6%) with these. Memory limits are still checked every second.
+#: (``bench/dask_overhead.py``, per example against a process-pool worker, from the worker's clocks: the task
+#: thread's waits and the other threads' CPU time): 11.9% with Dask's defaults, 0.7% with these (wall time,
+#: median: +10.5% and +4.0%). Memory limits are still checked every second.
 QUIET_WORKER_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",

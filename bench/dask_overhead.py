@@ -132,10 +132,18 @@ def _pid() -> int:
     return os.getpid()
 
 
+def _payload(net, plans):
+    """What :func:`certifiers._distributed.run_batches` scatters to the workers."""
+    from certifiers._distributed import _Payload
+
+    return _Payload(net, list(plans), EPS, 1, uuid.uuid4().hex[:12])
+
+
 def _start_pool(n: int, net, plans):
-    """A started ``n``-process spawn pool whose workers have all run their initialiser (what ``--workers n`` needs)."""
+    """A started ``n``-process spawn pool whose workers have all run their initialiser (what ``--workers n`` runs)."""
     pool = ProcessPoolExecutor(
-        n, mp_context=multiprocessing.get_context("spawn"), initializer=ccli._init_worker, initargs=(net, plans, EPS, 1)
+        n, mp_context=multiprocessing.get_context("spawn"), initializer=ccli._init_worker,
+        initargs=(net, list(plans), EPS, 1),
     )
     seen = set()
     while len(seen) < n:  # the pool spawns n processes at the first n submissions; each answers once initialised
@@ -147,13 +155,13 @@ def start_costs(net, plans, rounds: int, workers: int = 2) -> dict:
     """Seconds until each executor of ``workers`` processes can take an example, ``rounds`` times each, alternately."""
     import distributed
 
-    from certifiers._distributed import _Payload, start_local_cluster
+    from certifiers._distributed import start_local_cluster
 
-    out = {"processes": [], "dask (--scheduler local)": []}
+    out = {EXECUTORS[0]: [], EXECUTORS[2]: []}
     for r in range(rounds):
         for name in (list(out) if r % 2 == 0 else list(out)[::-1]):
             t0 = time.perf_counter()
-            if name == "processes":
+            if name == EXECUTORS[0]:
                 pool = _start_pool(workers, net, plans)
                 out[name].append(time.perf_counter() - t0)
                 pool.shutdown()
@@ -161,7 +169,7 @@ def start_costs(net, plans, rounds: int, workers: int = 2) -> dict:
                 cluster = start_local_cluster(workers)
                 client = distributed.Client(cluster, set_as_default=False)
                 client.run(_import_package)
-                data = client.scatter(_Payload(net, plans, EPS, 1, uuid.uuid4().hex[:12]), broadcast=True, hash=False)
+                data = client.scatter(_payload(net, plans), broadcast=True, hash=False)
                 out[name].append(time.perf_counter() - t0)
                 data.release()
                 client.close()
@@ -176,17 +184,11 @@ class _Executors:
     def __init__(self, net, plans):
         import distributed
 
-        from certifiers._distributed import _Payload, start_local_cluster
+        from certifiers._distributed import start_local_cluster
 
-        self.net, self.plans = net, list(plans)
-        self.pool = ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=ccli._init_worker,
-            initargs=(net, self.plans, EPS, 1),
-        )
+        self.pool = _start_pool(1, net, plans)
         self.clusters = {}
-        payload = _Payload(net, self.plans, EPS, 1, uuid.uuid4().hex[:12])  # as run_batches sends it
+        payload = _payload(net, plans)
         for name, quiet in ((EXECUTORS[1], False), (EXECUTORS[2], True)):
             cluster = start_local_cluster(1, quiet_workers=quiet)
             client = distributed.Client(cluster, set_as_default=False)

@@ -229,7 +229,7 @@ def dask_overhead_table() -> str:
     net = {"Grad-NN": "grad_nn", "LP-NN": "lp_nn", "PGD-NN": "pgd_nn"}.get(s["net"], s["net"])
     out = [f"Command: `.venv/bin/python bench/dask_overhead.py --net {net} "
            f"--examples {' '.join(map(str, s['examples']))} --rounds {s['rounds']} --max-iter {s['max_iter']}"
-           + (f" --start-rounds {s['start_rounds']}" if "start_rounds" in s else "") + "` "
+           f" --start-rounds {s['start_rounds']}` "
            f"(sdp-cert on {s['net']}, ε = {s['eps']}, one thread; each example run on the "
            f"{len(d['rows'])} warm one-process executors in turn, {len(d['pairs'])} (example, round) pairs; "
            "same records everywhere: "
@@ -240,11 +240,8 @@ def dask_overhead_table() -> str:
            "|---|---|---|---|---|---|---|---|---|---|"]
     n = len(d["pairs"])
     for r in d["rows"]:
-        if "overhead_median_pct" in r:
-            clocks = (f"{r['task_cpu_median_pct']:+.1f}% | {r['overhead_median_pct']:+.2f}% "
-                      f"| {r['overhead_total_pct']:+.2f}% | {r['page_faults_median']:,.0f}")
-        else:  # a run of the script before it read the worker's clocks
-            clocks = "– | – | – | –"
+        clocks = (f"{r['task_cpu_median_pct']:+.1f}% | {r['overhead_median_pct']:+.2f}% "
+                  f"| {r['overhead_total_pct']:+.2f}% | {r['page_faults_median']:,.0f}")
         out.append(f"| {r['executor']} | {r['total_s']:.1f} | {r['median_pct']:+.1f}% | {r['mean_pct']:+.1f}% "
                    f"| {r['min_pct']:+.1f}% .. {r['max_pct']:+.1f}% | {r['slower_pairs']} / {n} | {clocks} |")
     if d.get("start"):

@@ -12,9 +12,11 @@ hands them to :func:`run_batches`, which
 * submits a batch again, with the data scattered again, when the only worker holding the scattered data
   died (Dask cancels the tasks that depended on it; up to :data:`RESUBMITS` times per batch),
 * starts local clusters whose workers keep their event loops quiet while tasks run
-  (:data:`QUIET_WORKER_CONFIG`: with Dask's defaults, sdp-cert ran 7–9% slower per example than in a process pool),
-* serves arrays up to 32 MiB from the heap while a batch runs (:func:`_heap_allocations`: Dask's default
-  ``MALLOC_TRIM_THRESHOLD_`` otherwise makes every larger array a fresh ``mmap``; sdp-cert ran 2.5× slower);
+  (:data:`QUIET_WORKER_CONFIG`: with Dask's defaults, sdp-cert ran about 10% slower per example than in a
+  process pool),
+* serves arrays up to 32 MiB from the heap, and keeps freed heap memory, while a batch runs
+  (:func:`_heap_allocations`: Dask's default ``MALLOC_TRIM_THRESHOLD_`` otherwise makes every larger array a
+  fresh ``mmap``, and hands freed memory back to the kernel; sdp-cert ran 2.5× slower);
   the local cluster of ``"local"`` (:func:`start_local_cluster`) does not set that variable at all, and leaves
   this process's environment as it was (a plain LocalCluster writes it there, where a later ``--workers``
   process pool inherited it: 2 workers ran slower than 1).

@@ -80,7 +80,7 @@ def test_local_cluster_keeps_malloc_defaults_and_this_environment(cluster):
 @needs_distributed
 def test_local_cluster_workers_run_with_the_quiet_event_loop_settings(cluster):
     """Dask's defaults wake each worker's event loop every 10 ms (profiler) and 20 ms (tick), which cost sdp-cert
-    7–9% per example; the local cluster's workers run with QUIET_WORKER_CONFIG, and this process's config is
+    about 10% per example; the local cluster's workers run with QUIET_WORKER_CONFIG, and this process's config is
     left as it was."""
     import dask
 

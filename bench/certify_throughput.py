@@ -28,18 +28,22 @@ here when it is absent):
 The configurations run ``--repeat`` rounds, interleaved (1 worker, 2 workers, Dask 2, then again), and each row
 reports the median wall time of its runs (all runs are listed in the JSON): the host behind this virtual machine
 is shared, its speed drifts by tens of per cent over minutes without any steal time visible to the guest, and
-interleaving makes a drift hit every configuration alike. Before each run a fixed single-thread loop is timed
-(``calibration_s``) to show that drift. Every configuration uses one torch/BLAS thread per worker. Each timing
-is paired with the result reached: the certified error of the run and whether its records equal the serial
-run's (``time`` fields aside). The machine and its load average are recorded, and per configuration the CPU
-cores it actually obtained: CPU seconds of this process and its ended children (the pool, the cluster) over
-the wall time.
+interleaving makes a drift hit every configuration alike (the order is reversed every other round, and each Dask
+run sits next to the process-pool run with as many workers: the JSON also has each round's Dask run against that
+neighbour). With ``--compare-saturation`` a second Dask run per round sets the local cluster's scheduler back to
+Dask's default ``worker-saturation`` (1.1: two tasks per one-thread worker, against 1.0 in ``--scheduler local``).
+Before each run a fixed single-thread loop is timed (``calibration_s``) to show that drift. Every configuration
+uses one torch/BLAS thread per worker. Each timing is paired with the result reached: the certified error of the
+run and whether its records equal the serial run's (``time`` fields aside). The machine and its load average are
+recorded, and per configuration the CPU cores it actually obtained: CPU seconds of this process and its ended
+children (the pool, the cluster) over the wall time.
 
 Usage::
 
     .venv/bin/python bench/certify_throughput.py [--count 16] [--sdp-net grad_nn] [--gradcert-count 10000]
                                                  [--max-iter 80] [--time-limit 300] [--dask-workers 2]
                                                  [--repeat 2] [--methods grad-cert sdp-cert] [--cache-dir DIR]
+                                                 [--compare-saturation]
 
 Writes ``bench/results/certify_throughput.json``; ``bench/render_tables.py`` renders it (section
 ``throughput``).
@@ -165,13 +169,20 @@ def _error(records: list[dict]) -> float:
     return float(np.mean([not r.get("certified", False) for r in records])) if records else float("nan")
 
 
-def _dask_cluster(n: int):
+#: the mode of the Dask runs whose scheduler is set back to Dask's default worker-saturation (``--compare-saturation``)
+DASK_DEFAULT_SATURATION = "dask, saturation 1.1"
+DASK_MODES = ("dask", DASK_DEFAULT_SATURATION)
+
+
+def _dask_cluster(n: int, mode: str = "dask"):
     """A started LocalCluster of ``n`` one-thread processes, the package imported on its workers."""
     import distributed
 
     from certifiers._distributed import start_local_cluster
 
     cluster = start_local_cluster(n)  # what `--scheduler local` starts
+    if mode == DASK_DEFAULT_SATURATION:  # the scheduler (in this process) reads it at every assignment
+        cluster.scheduler.WORKER_SATURATION = 1.1
     client = distributed.Client(cluster, set_as_default=False)
     client.run(_import_package)
     return cluster, client
@@ -181,6 +192,13 @@ def _cpu_seconds() -> float:
     """CPU time (user + system) of this process and of its children that have ended."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _local_scheduler_config() -> dict:
+    """The scheduler settings of the local cluster (``--scheduler local``) this run used."""
+    from certifiers._distributed import LOCAL_SCHEDULER_CONFIG
+
+    return dict(LOCAL_SCHEDULER_CONFIG)
 
 
 def _import_package() -> None:
@@ -215,15 +233,15 @@ def _calibrate() -> float:
 
 
 def _run_config(w: dict, mode: str, k: int, plans) -> tuple[dict, list]:
-    """One timed run of the workload: ``mode`` "processes" or "dask" with ``k`` workers."""
+    """One timed run of the workload: ``mode`` "processes" or one of :data:`DASK_MODES` with ``k`` workers."""
     load = os.getloadavg()[0]
     calibration = _calibrate()
     cluster = client = None
     prepare = from_cache = None
     cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
-    if mode == "dask":
-        cluster, client = _dask_cluster(k)
+    if mode in DASK_MODES:
+        cluster, client = _dask_cluster(k, mode)
     t1 = time.perf_counter()
     try:
         if w["fresh_prepare"]:
@@ -248,7 +266,7 @@ def _run_config(w: dict, mode: str, k: int, plans) -> tuple[dict, list]:
     cpu = _cpu_seconds() - cpu0  # the pool's and the cluster's processes have ended: counted
     records = out[w["method"]]
     run = {
-        "start": t1 - t0 if mode == "dask" else None,
+        "start": t1 - t0 if mode in DASK_MODES else None,
         "run": t2 - t1,
         "wall": t2 - t0,
         "load1_at_start": load,
@@ -264,7 +282,8 @@ def _run_config(w: dict, mode: str, k: int, plans) -> tuple[dict, list]:
     return run, _strip(out)
 
 
-def run_workload(w: dict, workers: list[int], dask_workers: list[int], repeat: int) -> list[dict]:
+def run_workload(w: dict, workers: list[int], dask_workers: list[int], repeat: int,
+                 compare_saturation: bool = False) -> list[dict]:
     """Every configuration ``repeat`` times, interleaved (1, 2, dask 2, 1, 2, dask 2, …), so that a drift of the
     host's speed hits all of them alike; a row reports the median of its runs and lists them all."""
     plans = _plans(w, 1)
@@ -273,21 +292,26 @@ def run_workload(w: dict, workers: list[int], dask_workers: list[int], repeat: i
     what = ("pair SDPs solved inside each timing, no cache" if w["fresh_prepare"] else
             f"prepared once, {prepare:.2f} s" + ("" if from_cache is None else f" (from the cache: {from_cache})"))
     print(f"\n{w['method']} on {w['network']}: {n} examples, batches of {w['batch_size']}, {what}; {repeat} rounds")
-    print(f"{'round':>5} {'mode':<10} {'workers':>7} {'start s':>8} {'run s':>8} {'wall s':>8} {'cores':>5} "
+    print(f"{'round':>5} {'mode':<20} {'workers':>7} {'start s':>8} {'run s':>8} {'wall s':>8} {'cores':>5} "
           f"{'calib s':>7} {'error':>7} {'same':>5} {'load':>5}")
-    configs = [("processes", k) for k in workers] + [("dask", k) for k in dask_workers]
+    configs = [("processes", k) for k in workers]
+    for k in dask_workers:  # the Dask runs on either side of the process pool of as many workers
+        at = configs.index(("processes", k)) if ("processes", k) in configs else len(configs)
+        configs.insert(at + 1, ("dask", k))
+        if compare_saturation:
+            configs.insert(at, (DASK_DEFAULT_SATURATION, k))
     runs: dict = {c: [] for c in configs}
     same: dict = {c: True for c in configs}
     serial = None
     for rnd in range(repeat):
-        for mode, k in configs:
+        for mode, k in (configs if rnd % 2 == 0 else configs[::-1]):  # no configuration always first or last
             run, stripped = _run_config(w, mode, k, plans)
             if serial is None:
                 serial = stripped
             same[(mode, k)] &= stripped == serial
             runs[(mode, k)].append(run)
             start_s = "" if run["start"] is None else f"{run['start']:.2f}"
-            print(f"{rnd + 1:>5} {mode:<10} {k:>7} {start_s:>8} {run['run']:8.2f} {run['wall']:8.2f} "
+            print(f"{rnd + 1:>5} {mode:<20} {k:>7} {start_s:>8} {run['run']:8.2f} {run['wall']:8.2f} "
                   f"{run['cores_used']:5.2f} {run['calibration_s']:7.3f} {100 * run['certified_error']:6.1f}% "
                   f"{'yes' if stripped == serial else 'NO':>5} {run['load1_at_start']:5.2f}", flush=True)
 
@@ -326,13 +350,21 @@ def run_workload(w: dict, workers: list[int], dask_workers: list[int], repeat: i
         base = med(("processes", 1), "wall")
         row["speedup"] = base / row["wall"] if base else None
         ref = med(("processes", k), "wall") if ("processes", k) in runs else None
-        row["dask_overhead_pct"] = 100 * (row["wall"] - ref) / ref if mode == "dask" and ref else None
-        row["dask_overhead_running_pct"] = 100 * (row["run"] - ref) / ref if mode == "dask" and ref else None
+        dask = mode in DASK_MODES
+        row["dask_overhead_pct"] = 100 * (row["wall"] - ref) / ref if dask and ref else None
+        row["dask_overhead_running_pct"] = 100 * (row["run"] - ref) / ref if dask and ref else None
+        if dask and ("processes", k) in runs:
+            # each round's Dask run against the process pool run next to it (adjacent in every round's order)
+            pool = [r["wall"] for r in runs[("processes", k)]]
+            row["dask_overhead_by_round_pct"] = [100 * (r["wall"] / p - 1) for r, p in zip(runs[c], pool)]
+            row["dask_overhead_running_by_round_pct"] = [100 * (r["run"] / p - 1) for r, p in zip(runs[c], pool)]
         rows.append(row)
-    print(f"{'mode':<10} {'workers':>7} {'median wall s':>13} {'speed-up':>8} {'Dask overhead':>13}")
+    print(f"{'mode':<20} {'workers':>7} {'median wall s':>13} {'speed-up':>8} {'Dask overhead':>13}")
     for r in rows:
         over = "" if r["dask_overhead_pct"] is None else f"{r['dask_overhead_pct']:+.1f}%"
-        print(f"{r['mode']:<10} {r['workers']:>7} {r['wall']:13.2f} {r['speedup']:8.2f} {over:>13}")
+        if r.get("dask_overhead_by_round_pct"):
+            over += f" (rounds: {', '.join(f'{x:+.1f}%' for x in r['dask_overhead_by_round_pct'])})"
+        print(f"{r['mode']:<20} {r['workers']:>7} {r['wall']:13.2f} {r['speedup']:8.2f} {over:>13}")
     return rows
 
 
@@ -351,6 +383,8 @@ def main(argv=None) -> int:
         "--dask-workers", type=int, nargs="*", help="worker counts of the Dask runs (default: 2)"
     )
     parser.add_argument("--no-dask", action="store_true", help="local processes only")
+    parser.add_argument("--compare-saturation", action="store_true",
+                        help="also run Dask with the scheduler's default worker-saturation (1.1)")
     parser.add_argument("--repeat", type=int, default=2, help="rounds over the configurations (default 2)")
     parser.add_argument("--cache-dir", help="Grad-cert pair SDP cache (default: the plugin's)")
     parser.add_argument(
@@ -382,7 +416,8 @@ def main(argv=None) -> int:
     )
     rows = []
     for w in workloads(args):
-        rows += run_workload(w, args.workers, args.dask_workers if dask else [], args.repeat)
+        rows += run_workload(w, args.workers, args.dask_workers if dask else [], args.repeat,
+                             compare_saturation=dask and args.compare_saturation)
     for r in rows:
         r["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     path = Path(args.out)
@@ -402,9 +437,11 @@ def main(argv=None) -> int:
             "workers": args.workers,
             "dask": dask,
             "dask_workers": args.dask_workers if dask else [],
+            "compare_saturation": dask and args.compare_saturation,
             "repeat": args.repeat,
             "sdp_net": args.sdp_net,
             "threads_per_worker": 1,
+            "local_scheduler_config": _local_scheduler_config() if dask else None,
             "networks": sorted({r["network"] for r in rows}),
         },
         "machine": info,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,27 +187,31 @@ def throughput_table() -> str:
     end = m.get("load_average_at_end")
     cmd = (f"`.venv/bin/python bench/certify_throughput.py --count {s['count']} --sdp-net {s.get('sdp_net', 'pgd_nn')} "
            f"--gradcert-count {s['gradcert_count']} --max-iter {s['max_iter']} --time-limit {s['time_limit']:g} "
-           f"--repeat {s.get('repeat', 1)}`")
+           f"--repeat {s.get('repeat', 1)}" + (" --compare-saturation" if s.get("compare_saturation") else "") + "`")
     out = [f"Command: {cmd} (ε = {s['eps']}, one thread per worker, sdp-cert bounded by {s['max_iter']} rounds per "
            f"target; every configuration run {s.get('repeat', 1)} times, interleaved, median shown). Machine: "
            f"{_machine(m)}" + (f", at the end {end[0]:.1f}" if end else "") + ".", "",
            "| method | network | examples | mode | workers | wall (s), median | runs (s) | examples/s | speed-up "
-           "| Dask overhead: incl. start / cluster running | CPU cores obtained | host calibration (s) "
-           "| certified error | same records as serial |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| Dask overhead: incl. start / cluster running | each round against its process-pool run (median) "
+           "| CPU cores obtained | host calibration (s) | certified error | same records as serial |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def pct(x):
         return "–" if x is None else f"{x:+.1f}%"
 
     for r in d["rows"]:
-        over = ("–" if r["mode"] != "dask" else
-                f"{pct(r.get('dask_overhead_pct'))} / {pct(r.get('dask_overhead_running_pct'))}")
+        dask = r["mode"].startswith("dask")
+        over = "–" if not dask else f"{pct(r.get('dask_overhead_pct'))} / {pct(r.get('dask_overhead_running_pct'))}"
+        by_round = r.get("dask_overhead_by_round_pct")
+        paired = ("–" if not by_round else
+                  ", ".join(map(pct, by_round)) + f" ({pct(statistics.median(by_round))})")
         cores = "–" if r.get("cores_used") is None else f"{r['cores_used']:.2f}"
         runs = ", ".join(f"{w:.1f}" for w in r.get("walls", [r["wall"]]))
         calib = "–" if r.get("calibration_s") is None else f"{r['calibration_s']:.3f}"
         out.append(f"| {r['method']} | {r['network']} | {r['examples']} | {r['mode']} | {r['workers']} "
-                   f"| {r['wall']:.1f} | {runs} | {r['examples_per_s']:.3g} | {r['speedup']:.2f}× | {over} | {cores} "
-                   f"| {calib} | {100 * r['certified_error']:.1f}% | {'yes' if r['same_as_serial'] else 'no'} |")
+                   f"| {r['wall']:.1f} | {runs} | {r['examples_per_s']:.3g} | {r['speedup']:.2f}× | {over} | {paired} "
+                   f"| {cores} | {calib} | {100 * r['certified_error']:.1f}% "
+                   f"| {'yes' if r['same_as_serial'] else 'no'} |")
     runs = {}
     for r in d["rows"]:
         runs.setdefault(r["method"], (str(r.get("date", "?"))[:16].replace("T", " "), r.get("rounds", 1)))
@@ -214,10 +219,14 @@ def throughput_table() -> str:
             + "; ".join(f"{m} on {date}, {n} rounds" for m, (date, n) in runs.items()) + "."]
     out += ["", "Speed-up: against 1 worker in the command's own process. Dask overhead: wall time of the Dask run "
             "(cluster start + run, or the run alone on the running cluster) against local processes with the same "
-            "number of workers. Grad-cert rows include solving its 45 pair SDPs (no cache; `--workers` solves them "
-            "in parallel), then the closed-form per-image lookup. CPU cores obtained: CPU seconds of the run's "
-            "processes over its wall time. Host calibration: a fixed single-thread loop timed before each run (median);"
-            " this virtual machine's host is shared and its speed drifts by tens of per cent."]
+            "number of workers (ratio of the medians), and each round's Dask run against the process-pool run beside "
+            "it in that round (the order is reversed every other round). `dask` is what `--scheduler local` starts "
+            "(its scheduler hands a one-thread worker one task at a time, worker-saturation 1.0); `dask, saturation "
+            "1.1` sets that scheduler back to Dask's default. Grad-cert rows include solving its 45 pair SDPs (no "
+            "cache; `--workers` solves them in parallel), then the closed-form per-image lookup. CPU cores obtained: "
+            "CPU seconds of the run's processes over its wall time. Host calibration: a fixed single-thread loop "
+            "timed before each run (median); this virtual machine's host is shared and its speed drifts by tens of "
+            "per cent."]
     return "\n".join(out)
 
 

@@ -91,6 +91,27 @@ def test_local_cluster_workers_run_with_the_quiet_event_loop_settings(cluster):
         assert dask.config.get(key) != value, key
 
 
+@needs_distributed
+def test_local_cluster_gives_each_worker_thread_one_task_at_a_time(cluster):
+    """Dask's default worker-saturation (1.1) assigns two tasks to a one-thread worker, one of them waiting there
+    while another worker may be idle; the local cluster's scheduler hands out one per thread, like a process pool."""
+    import time
+
+    import dask
+
+    cl, client = cluster
+    assert cl.scheduler.WORKER_SATURATION == 1.0
+    assert dask.config.get("distributed.scheduler.worker-saturation") != 1.0  # this process's config untouched
+    futures = client.map(time.sleep, [0.4] * 8, key=[f"saturation-probe-{i}" for i in range(8)])
+    try:
+        deadline = time.monotonic() + 5
+        while sum(len(v) for v in client.processing().values()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [len(v) for v in client.processing().values()] == [1, 1]
+    finally:
+        client.gather(futures)
+
+
 @pytest.fixture(scope="module")
 def plans(files):  # noqa: F811
     plans, _ = ccli.plan_methods(METHODS, seed=3, cache_dir=files["cache"])

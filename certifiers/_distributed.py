@@ -13,7 +13,8 @@ hands them to :func:`run_batches`, which
   died (Dask cancels the tasks that depended on it; up to :data:`RESUBMITS` times per batch),
 * starts local clusters whose workers keep their event loops quiet while tasks run
   (:data:`QUIET_WORKER_CONFIG`: with Dask's defaults, sdp-cert ran about 10% slower per example than in a
-  process pool),
+  process pool), and whose scheduler hands a one-thread worker one task at a time
+  (:data:`LOCAL_SCHEDULER_CONFIG`, as a process pool does),
 * serves arrays up to 32 MiB from the heap, and keeps freed heap memory, while a batch runs
   (:func:`_heap_allocations`: Dask's default ``MALLOC_TRIM_THRESHOLD_`` otherwise makes every larger array a
   fresh ``mmap``, and hands freed memory back to the kernel; sdp-cert ran 2.5× slower);

@@ -67,6 +67,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._machine import cpu_model  # noqa: E402
 from certifiers import cli as ccli  # noqa: E402
+from certifiers._distributed import LOCAL_SCHEDULER_CONFIG  # noqa: E402
 from certifiers._network import ReLUNetwork, from_npz  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
@@ -176,13 +177,14 @@ DASK_MODES = ("dask", DASK_DEFAULT_SATURATION)
 
 def _dask_cluster(n: int, mode: str = "dask"):
     """A started LocalCluster of ``n`` one-thread processes, the package imported on its workers."""
+    import dask
     import distributed
 
     from certifiers._distributed import start_local_cluster
 
     cluster = start_local_cluster(n)  # what `--scheduler local` starts
-    if mode == DASK_DEFAULT_SATURATION:  # the scheduler (in this process) reads it at every assignment
-        cluster.scheduler.WORKER_SATURATION = 1.1
+    if mode == DASK_DEFAULT_SATURATION:  # Dask's own value (this process's config); read at every assignment
+        cluster.scheduler.WORKER_SATURATION = dask.config.get("distributed.scheduler.worker-saturation")
     client = distributed.Client(cluster, set_as_default=False)
     client.run(_import_package)
     return cluster, client
@@ -192,13 +194,6 @@ def _cpu_seconds() -> float:
     """CPU time (user + system) of this process and of its children that have ended."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _local_scheduler_config() -> dict:
-    """The scheduler settings of the local cluster (``--scheduler local``) this run used."""
-    from certifiers._distributed import LOCAL_SCHEDULER_CONFIG
-
-    return dict(LOCAL_SCHEDULER_CONFIG)
 
 
 def _import_package() -> None:
@@ -441,7 +436,7 @@ def main(argv=None) -> int:
             "repeat": args.repeat,
             "sdp_net": args.sdp_net,
             "threads_per_worker": 1,
-            "local_scheduler_config": _local_scheduler_config() if dask else None,
+            "local_scheduler_config": dict(LOCAL_SCHEDULER_CONFIG) if dask else None,
             "networks": sorted({r["network"] for r in rows}),
         },
         "machine": info,

@@ -19,9 +19,9 @@ here when it is absent):
   (a closed-form lookup, tens of µs per image). With ``--gradcert-cached`` the pair table is loaded from the
   cache before any timing and the rows measure the per-example work alone.
 * ``sdp-cert`` on ``--sdp-net`` (default Grad-NN, 784-500-10; ``pgd_nn`` is 784-200-100-50-10), ``--count``
-  images in batches of 1 (one task per example: its targets share warm starts and stop at the first one that
-  is not certified), each target's SDP bounded by ``--max-iter`` rounds (the plugin's default, 80) and
-  ``--time-limit`` seconds. Rounds bound the work by default (the time limit is a
+  images in batches of 1 (sdp-cert's default in the CLI: one task per example; its targets share warm starts
+  and stop at the first one that is not certified), each target's SDP bounded by ``--max-iter`` rounds (the
+  plugin's default, 80) and ``--time-limit`` seconds. Rounds bound the work by default (the time limit is a
   safety cap): the work is then the same in every configuration, the records must be identical, and
   competition for the cores shows in the timings instead of being hidden by a clock.
 

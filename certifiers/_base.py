@@ -72,6 +72,11 @@ class Certifier(ABC):
     name: ClassVar[str]
     is_attack: ClassVar[bool] = False
     description: ClassVar[str] = ""
+    #: examples per batch (one task of ``sdpsolve certify``) when ``--batch-size`` is not given: methods that
+    #: handle a batch in whole-array operations take many, so that per-batch costs are spread thin; a method
+    #: that takes seconds per example takes 1, so that its work spreads evenly over the workers, each example
+    #: is stored as soon as it is done, and a killed run loses at most the examples in flight
+    default_batch_size: ClassVar[int] = 100
 
     def __init__(self, **options):
         self.options = options

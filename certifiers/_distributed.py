@@ -333,6 +333,11 @@ def _batch_task(payload: _Payload, batch) -> dict[str, list[dict]]:
         return _run_batch(payload.network, _plans_for_this_thread(payload), payload.eps, batch)
 
 
+def _methods(batch) -> str:
+    """The methods a batch runs, for messages: ``"sdp-cert"``, ``"pgd+ibp"``."""
+    return "+".join(batch[4])
+
+
 def run_batches(
     client,
     network,
@@ -382,7 +387,7 @@ def run_batches(
             _batch_task,
             data,
             batches[k],
-            key=f"certify-batch-{batches[k][0]}-{tag}-{attempts[k]}",
+            key=f"certify-batch-{batches[k][0]}-{k}-{tag}-{attempts[k]}",  # k: methods may batch differently
             retries=int(retries),
             pure=False,
         )
@@ -400,15 +405,17 @@ def run_batches(
                 attempts[k] += 1
                 if attempts[k] > RESUBMITS:
                     raise RuntimeError(
-                        f"the batch starting at example {batches[k][0]} was cancelled {attempts[k]} times (its "
-                        "workers were lost together with the network sent to them); giving up."
+                        f"the {_methods(batches[k])} batch starting at example {batches[k][0]} was cancelled "
+                        f"{attempts[k]} times (its workers were lost together with the network sent to them); "
+                        "giving up."
                     ) from exc
                 if data.status != "finished":
                     data.release()
                     data = scatter()
                 _LOG.warning(
-                    "the batch starting at example %d was cancelled (the network sent to its workers was lost); "
+                    "the %s batch starting at example %d was cancelled (the network sent to its workers was lost); "
                     "submitted again (attempt %d)",
+                    _methods(batches[k]),
                     batches[k][0],
                     attempts[k] + 1,
                 )

@@ -36,6 +36,7 @@ class SDPCert(Certifier):
 
     name = "sdp-cert"
     description = "multi-layer SDP relaxation (NeurIPS 2018) solved in Lagrangian mode"
+    default_batch_size = 1  # seconds to minutes per example, and no work shared between examples
 
     def __init__(self, *, bounds: str = "ibp", triangle: bool = False, rtol: float = 1e-3, early_stop: bool = True,
                  bound: str = "rigorous", max_iter: int = 80, time_limit: float | None = None, seed: int = 0,

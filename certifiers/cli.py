@@ -11,10 +11,12 @@ classified differently was found, misclassified clean examples counted as errors
 ``prepare`` (work that depends on the network only, e.g. Grad-cert's pair SDPs) and per example.
 
 Several methods in one call share the work: the model and the data are loaded once, the clean predictions
-computed once, and every plugin's ``prepare`` is called once. Examples are processed in batches of
-``--batch-size``; with ``--workers N`` the batches run in N processes (``spawn``), each with the prepared
-plugins, and give the same records as a serial run (the attacks' random starts are seeded per batch from
-``--seed`` and the first index of the batch, so they do not depend on which process ran the batch).
+computed once, and every plugin's ``prepare`` is called once. Each method's examples are processed in batches
+of ``--batch-size``, by default the plugin's ``default_batch_size`` (100 for methods that work on whole arrays,
+1 for sdp-cert, which takes seconds per example); with ``--workers N`` the batches run in N processes
+(``spawn``), each with the prepared plugins, and give the same records as a serial run (the attacks' random
+starts are seeded per batch from ``--seed`` and the first index of the batch, so they do not depend on which
+process ran the batch).
 
 With ``--scheduler ADDRESS`` the batches run on a Dask distributed cluster instead (the optional extra
 ``pip install "sdpsolve[distributed]"``; see :mod:`certifiers._distributed`): the network and the prepared
@@ -69,6 +71,7 @@ from sdpsolve.cli import UsageError, add_command
 __all__ = [
     "MethodPlan",
     "SummaryRow",
+    "batch_sizes",
     "certify_examples",
     "format_summary",
     "limit_threads",
@@ -81,10 +84,6 @@ __all__ = [
 #: constructor options that do not change any result (left out of the result keys)
 #: options that cannot change a result: where the Grad-cert pair table is cached, and how many processes solve it
 _NON_SEMANTIC_OPTIONS = frozenset({"cache_dir", "cache", "workers"})
-#: default number of examples per batch
-DEFAULT_BATCH_SIZE = 100
-
-
 # ---------------------------------------------------------------------------------------------------------
 # methods: which options reach which plugin, and one prepared instance per method
 # ---------------------------------------------------------------------------------------------------------
@@ -460,6 +459,43 @@ def _worker_batch(batch):
         return _run_batch(_WORKER["network"], _WORKER["plans"], _WORKER["eps"], batch)
 
 
+def batch_sizes(plans: Sequence[MethodPlan], batch_size: int | None = None) -> dict[str, int]:
+    """Examples per batch of each method: ``batch_size`` for all, or each plugin's ``default_batch_size``."""
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+            raise ValueError(
+                f"`batch_size` must be an integer >= 1 (or None: each method's default), got {batch_size!r}."
+            )
+        return {plan.name: int(batch_size) for plan in plans}
+    registry = _registry()
+    return {plan.name: int(registry[plan.name].default_batch_size) for plan in plans}
+
+
+def _batches(X, y, indices, plans, batch_size, done) -> list[tuple]:
+    """The tasks of a run: ``(first index, X, y, indices, {method: rows to do})`` per batch with work left.
+
+    Methods with the same batch size share their batches; the list is ordered by first index, larger batches
+    first at the same index (a process pool takes them in this order).
+    """
+    N = len(y)
+    sizes = batch_sizes(plans, batch_size)
+    batches = []
+    for size in sorted(set(sizes.values()), reverse=True):
+        group = [plan for plan in plans if sizes[plan.name] == size]
+        for start in range(0, N, size):
+            stop = min(start + size, N)
+            idx = indices[start:stop]
+            todo = {}
+            for plan in group:
+                rows = [k for k, i in enumerate(idx) if done is None or not done(plan.name, int(i))]
+                if rows:
+                    todo[plan.name] = np.asarray(rows, dtype=np.int64)
+            if todo:
+                batches.append((start, -size, (int(idx[0]), X[start:stop], y[start:stop], idx, todo)))
+    batches.sort(key=lambda b: b[:2])
+    return [b[2] for b in batches]
+
+
 def certify_examples(
     network,
     X: np.ndarray,
@@ -470,13 +506,15 @@ def certify_examples(
     indices: np.ndarray | None = None,
     done=None,
     on_records=None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     workers: int = 1,
     threads: int | None = None,
     scheduler=None,
     progress: bool = False,
 ) -> dict[str, list[dict]]:
     """Run prepared methods over the examples, in batches: serially, in worker processes or on a Dask cluster.
+
+    Each method's examples are split into batches of its own size (see ``batch_size``); a batch is one task.
 
     Parameters
     ----------
@@ -487,16 +525,18 @@ def certify_examples(
     plans : sequence of MethodPlan
         Prepared by :func:`prepare_methods`.
     indices : numpy.ndarray of int, optional
-        Data-set index of each example (default ``arange(N)``); batches start at multiples of ``batch_size``
-        counted from the first example.
+        Data-set index of each example (default ``arange(N)``); a method's batches start at multiples of its
+        batch size counted from the first example.
     done : callable, optional
         ``done(method, index) -> bool``: skip examples already recorded.
     on_records : callable, optional
         ``on_records(method, records)`` is called as each batch finishes (e.g. to store them), with the
-        batch's records in index order; batches arrive in index order, except with ``scheduler`` (in the
-        order they finish).
-    batch_size : int
-        Examples per batch.
+        batch's records in index order; batches arrive in order of their first index, except with
+        ``scheduler`` (in the order they finish).
+    batch_size : int, optional
+        Examples per batch for every method; default: each plugin's ``default_batch_size`` (100 for methods
+        that work on whole arrays, 1 for sdp-cert), so that slow methods spread over the workers example by
+        example while fast ones keep their whole-array speed.
     workers : int
         Processes; 1 runs in this process. With ``scheduler="local"``: the workers of the local cluster;
         with any other ``scheduler`` it must be 1.
@@ -508,7 +548,7 @@ def certify_examples(
         ``workers`` processes, started and closed here), a scheduler address, or a ``distributed.Client``.
         Needs the optional extra ``distributed``.
     progress : bool
-        A tqdm bar over the examples on stderr.
+        A tqdm bar over the (example, method) results on stderr.
 
     Returns
     -------
@@ -518,8 +558,8 @@ def certify_examples(
     Raises
     ------
     ValueError
-        ``workers`` > 1 together with a ``scheduler`` other than ``"local"``, or a scheduler that does not
-        answer.
+        ``workers`` > 1 together with a ``scheduler`` other than ``"local"``, a scheduler that does not
+        answer, or ``batch_size`` < 1.
     sdpsolve.MissingDependencyError
         ``scheduler`` given and ``distributed`` not installed.
     """
@@ -530,35 +570,26 @@ def certify_examples(
             f"batches), got {workers}."
         )
     indices = np.arange(N) if indices is None else np.asarray(indices, dtype=np.int64)
-    batches = []
-    for start in range(0, N, batch_size):
-        stop = min(start + batch_size, N)
-        idx = indices[start:stop]
-        todo = {}
-        for plan in plans:
-            pending = [k for k, i in enumerate(idx) if done is None or not done(plan.name, int(i))]
-            if pending:
-                todo[plan.name] = np.asarray(pending, dtype=np.int64)
-        batches.append((int(idx[0]), X[start:stop], y[start:stop], idx, todo))
+    runnable = _batches(X, y, indices, plans, batch_size, done)
     out: dict[str, list[dict]] = {plan.name: [] for plan in plans}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=N, desc="certify", unit="ex", file=sys.stderr, dynamic_ncols=True)
+        total = N * len(plans)
+        pending = sum(len(rows) for batch in runnable for rows in batch[4].values())
+        bar = tqdm(total=total, initial=total - pending, desc="certify", unit="result", file=sys.stderr,
+                   dynamic_ncols=True)
 
     def collect(batch, result):
         for name, records in result.items():
             out[name].extend(records)
             if on_records is not None:
                 on_records(name, records)
-        if bar is not None:
-            bar.update(len(batch[3]))
+            if bar is not None:
+                bar.update(len(records))
 
     try:
-        runnable = [b for b in batches if b[4]]
-        if bar is not None:
-            bar.update(sum(len(b[3]) for b in batches if not b[4]))
         if scheduler is not None and runnable:
             from ._distributed import local_threads, open_client, run_batches
 
@@ -774,9 +805,9 @@ def _build_certify(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-size",
         type=int,
-        default=DEFAULT_BATCH_SIZE,
         metavar="N",
-        help=f"examples per batch (default {DEFAULT_BATCH_SIZE})",
+        help="examples per batch, one task each (default: per method, 100 for the methods that work on whole "
+        "arrays, 1 for sdp-cert)",
     )
     p.add_argument("--device", metavar="DEV", help="torch device of the attacks: cpu, cuda, cuda:1 (default cpu)")
     p.add_argument("--cache-dir", metavar="DIR", help="cache of Grad-cert's pair SDPs (default ~/.cache/sdpsolve)")
@@ -812,7 +843,7 @@ def _check_args(args: argparse.Namespace) -> list[str]:
         raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit!r}.")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}.")
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}.")
     if args.start < 0:
         raise UsageError(f"--start must be >= 0, got {args.start}.")

@@ -69,6 +69,15 @@ def _records(path):
     return header, [json.loads(ln) for ln in lines[1:]]
 
 
+def _without_times(value):
+    """``value`` without its ``time`` fields, at any depth (measured, so they differ between runs)."""
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items() if k != "time"}
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value
+
+
 def _by_method(records):
     out = {}
     for r in records:
@@ -203,6 +212,49 @@ def test_workers_give_the_same_records(capsys, files, tmp_path):
     assert len(a) == 3 * N
     assert a == b
     assert _records(serial)[0]["config"] == _records(parallel)[0]["config"]
+
+
+def test_default_batches_are_per_method(files):
+    """Without --batch-size each method takes its plugin's batch size: sdp-cert one example per task (so that
+    --workers spreads it and each example is stored when done), whole-array methods 100; batches with nothing
+    left to do are not tasks; a given batch_size applies to all; bad sizes are refused naming the argument."""
+    plans, _ = ccli.plan_methods(["sdp-cert", "ibp", "pgd"])
+    assert ccli.batch_sizes(plans) == {"sdp-cert": 1, "ibp": 100, "pgd": 100}
+    assert ccli.batch_sizes(plans, 7) == {"sdp-cert": 7, "ibp": 7, "pgd": 7}
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size"):
+            ccli.batch_sizes(plans, bad)
+    X, y = files["X"][:5], files["y"][:5]
+    indices = np.arange(10, 15)
+    batches = ccli._batches(X, y, indices, plans, None, lambda m, i: m == "sdp-cert" and i == 12)
+    shape = [(first, list(idx), {m: list(rows) for m, rows in todo.items()}) for first, _, _, idx, todo in batches]
+    assert shape == [
+        (10, list(range(10, 15)), {"ibp": list(range(5)), "pgd": list(range(5))}),
+        (10, [10], {"sdp-cert": [0]}),
+        (11, [11], {"sdp-cert": [0]}),
+        (13, [13], {"sdp-cert": [0]}),
+        (14, [14], {"sdp-cert": [0]}),
+    ]
+
+
+def test_sdpcert_records_do_not_depend_on_batching(files):
+    """sdp-cert and ibp in one run: by default sdp-cert's records arrive one example at a time (also through
+    --workers 2) and equal those of batches of 3 for both methods."""
+    plans, _ = ccli.plan_methods(["sdp-cert", "ibp"], time_limit=5.0)
+    ccli.prepare_methods(plans, files["net"])
+    X, y, eps = files["X"][:5], files["y"][:5], 0.05
+    runs = []
+    for batch_size, workers in ((None, 1), (None, 2), (3, 1)):
+        calls = []
+        out = ccli.certify_examples(files["net"], X, y, eps, plans, batch_size=batch_size, workers=workers,
+                                    threads=1, on_records=lambda m, recs, calls=calls: calls.append((m, len(recs))))
+        if batch_size is None:
+            assert sorted(calls) == sorted([("ibp", 5)] + [("sdp-cert", 1)] * 5)
+        else:
+            assert sorted(calls) == [("ibp", 2), ("ibp", 3), ("sdp-cert", 2), ("sdp-cert", 3)]
+        runs.append(_without_times(out))
+    assert runs[0] == runs[1] == runs[2]
+    assert [r["index"] for r in runs[0]["sdp-cert"]] == list(range(5))
 
 
 def test_attack_seed_changes_random_starts(capsys, files, tmp_path):

@@ -25,7 +25,7 @@ from certifiers import _distributed
 from certifiers import cli as ccli
 from sdpsolve import cli
 
-from .test_cli import N, _certify, _records, files  # noqa: F401  (files: the shared fixture)
+from .test_cli import N, _certify, _records, _without_times, files  # noqa: F401  (files: the shared fixture)
 
 needs_distributed = pytest.mark.skipif(
     not _distributed.is_available(), reason='Dask distributed is not installed (pip install "sdpsolve[distributed]")'
@@ -33,15 +33,6 @@ needs_distributed = pytest.mark.skipif(
 METHODS = ["ibp", "crown", "grad-cert", "pgd"]
 EPS = 0.04
 BATCH = 7  # 24 examples: batches at 0, 7, 14, 21
-
-
-def _without_times(value):
-    """``value`` without its ``time`` fields, at any depth (measured, so they differ between runs)."""
-    if isinstance(value, dict):
-        return {k: _without_times(v) for k, v in value.items() if k != "time"}
-    if isinstance(value, list):
-        return [_without_times(v) for v in value]
-    return value
 
 
 def _strip(records):

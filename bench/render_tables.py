@@ -283,14 +283,25 @@ def unclipped_table() -> str:
     if not d:
         return "_not run yet: `.venv/bin/python bench/sdpcert_unclipped_box.py`_"
     out = [f"Command: `.venv/bin/python bench/sdpcert_unclipped_box.py --count {d['count']} --workers {d['workers']}` "
-           f"(sdp-cert on {d['network']}, ε = {d['eps']}, interval bounds, 80 rounds per target, early decision; "
-           f"the first {d['count']} test images). Machine: {d['machine']}.", "",
-           "| input box | images | certified error | not certified (test-set indices) | time (s) |",
-           "|---|---|---|---|---|"]
-    for name, key in (("[max(x̄ − ε, 0), min(x̄ + ε, 1)] (SPEC §5)", "clipped"), ("[x̄ − ε, x̄ + ε]", "unclipped")):
-        r = d[key]
-        out.append(f"| {name} | {r['n']} | {100 * len(r['uncertified']) / r['n']:.0f}% "
-                   f"| {', '.join(map(str, r['uncertified']))} | {r['time_total']:.0f} |")
+           "(and `--net NET --variant intervals` for each network; sdp-cert, ε = "
+           f"{d['eps']}, interval bounds, 80 rounds per target, early decision; images: how many of the first "
+           f"{d['count']} test images each row has run).", "",
+           "| network | input box of the SDP | interval bounds of the hidden layers from | images | certified error "
+           "| paper | not certified (test-set indices) | time (s) | run |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    clipped, unclipped = "[max(x̄ − ε, 0), min(x̄ + ε, 1)] (SPEC §5)", "[x̄ − ε, x̄ + ε]"
+    for net, rows in d["nets"].items():
+        for box, intervals, key in ((clipped, "the same box", "clipped"), (unclipped, "the same box", "unclipped"),
+                                    (clipped, unclipped, "unclipped_intervals")):
+            r = rows.get(key)
+            if not r:
+                continue
+            error = f"{100 * len(r['uncertified']) / r['n']:.0f}%"
+            if "clipped_uncertified_same_images" in r and r["n"] < rows["clipped"]["n"]:
+                same = 100 * len(r["clipped_uncertified_same_images"]) / r["n"]
+                error += f" (SPEC's box on these images: {same:.0f}%)"
+            out.append(f"| {net} | {box} | {intervals} | {r['n']} | {error} | {d['paper'][net]}% "
+                       f"| {', '.join(map(str, r['uncertified']))} | {r['time_total']:.0f} | {r['run']} |")
     return "\n".join(out)
 
 

@@ -46,7 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.reproduce_sdpcert import DATA, PAPER, RUNS, machine, store_path  # noqa: E402
+from bench.reproduce_sdpcert import DATA, PAPER, RUNS, TIME_LIMIT, machine, store_path  # noqa: E402
 
 NET = "pgd_nn"  # the network of the box variant
 NETS = ("grad_nn", "lp_nn", "pgd_nn")
@@ -122,7 +122,7 @@ def certify_part(net_name: str, part: int, parts: int, first: int, count: int) -
     idx = np.array([i for i in range(first, count) if i not in done][part::parts], dtype=np.int64)
     if not len(idx):
         return
-    plans, _ = ccli.plan_methods(["sdp-cert"], time_limit=300.0)
+    plans, _ = ccli.plan_methods(["sdp-cert"], time_limit=TIME_LIMIT)
     ccli.prepare_methods(plans, net)
     intervals_runs(net_name).mkdir(parents=True, exist_ok=True)
     with open(intervals_runs(net_name) / f"part{part}.jsonl", "a") as f, ccli.limit_threads(1):
@@ -143,11 +143,11 @@ def run_intervals_variant(net: str, first: int, count: int, workers: int) -> Non
         raise RuntimeError("a part of the interval-bounds variant failed (see its output above)")
 
 
-def intervals_outcome(net: str, count: int) -> dict:
-    """The interval-bounds variant's outcome on ``net`` over the images < count recorded so far (``n``)."""
-    rows = [r for i, r in recorded_intervals_variant(net).items() if i < count]
-    return {"n": len(rows), "uncertified": sorted(r["index"] for r in rows if not r["certified"]),
-            "time_total": float(sum(r["time"] for r in rows)), "images": sorted(r["index"] for r in rows)}
+def outcome(rows: dict[int, dict], count: int) -> dict:
+    """Per-image sdp-cert outcome of the records ``{image: record}`` over the images 0 .. count − 1 among them."""
+    rows = {i: r for i, r in rows.items() if i < count}
+    return {"n": len(rows), "uncertified": sorted(i for i, r in rows.items() if not r["certified"]),
+            "time_total": float(sum(r["time"] for r in rows.values())), "images": sorted(rows)}
 
 
 def errors(path: Path, count: int) -> dict:
@@ -155,9 +155,7 @@ def errors(path: Path, count: int) -> dict:
     from certifiers._store import read_results
 
     _, records = read_results(path)
-    rows = {r["index"]: r for r in records if r["method"] == "sdp-cert" and r["index"] < count}
-    return {"n": len(rows), "uncertified": sorted(i for i, r in rows.items() if not r["certified"]),
-            "time_total": float(sum(r["time"] for r in rows.values()))}
+    return outcome({r["index"]: r for r in records if r["method"] == "sdp-cert"}, count)
 
 
 def main(argv=None) -> int:
@@ -214,8 +212,9 @@ def main(argv=None) -> int:
                             "run": "the store of bench/reproduce_sdpcert.py"}}
         if net == NET and box_store.exists():
             rows["unclipped"] = {**errors(box_store, args.count), "run": runs.get(f"{net}/unclipped", "?")}
-        if recorded_intervals_variant(net):
-            row = intervals_outcome(net, args.count)
+        recorded = recorded_intervals_variant(net)
+        if recorded:
+            row = outcome(recorded, args.count)
             same = set(row["images"])  # the clipped run on the same images, when the variant has not run them all
             row["clipped_uncertified_same_images"] = [i for i in rows["clipped"]["uncertified"] if i in same]
             rows["unclipped_intervals"] = {**row, "run": runs.get(f"{net}/unclipped_intervals", "?")}

@@ -81,9 +81,11 @@ __all__ = [
     "summarize_records",
 ]
 
-#: constructor options that do not change any result (left out of the result keys)
-#: options that cannot change a result: where the Grad-cert pair table is cached, and how many processes solve it
+#: constructor options that cannot change a result (left out of the result keys): where the Grad-cert pair table
+#: is cached, and how many processes solve it
 _NON_SEMANTIC_OPTIONS = frozenset({"cache_dir", "cache", "workers"})
+
+
 # ---------------------------------------------------------------------------------------------------------
 # methods: which options reach which plugin, and one prepared instance per method
 # ---------------------------------------------------------------------------------------------------------

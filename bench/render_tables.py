@@ -95,11 +95,14 @@ def sdpcert_table() -> str:
     if not d:
         return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
     out = [f"Commands: `.venv/bin/python bench/reproduce_sdpcert.py --count 100 --better --paper-rows --workers 2`, "
-           "then `... --count 200 --better --workers 2` (images 100–199 added), and "
+           "then `... --count 200 --better --workers 2` (images 100–199 added), "
+           "`... --count 100 --unclipped-bounds --only --workers 2`, and "
            f"`... --sanity` (ε = {d['eps']}; test images from {d['start']}; one thread per process; 80 rounds per "
            "(example, class); the runs are resumable stores in `bench/results/sdpcert_runs/`). Rows: the paper's "
            "sdp-cert (interval bounds), sdp-cert with CROWN bounds and the LP triangle rows, and sdp-cert with the "
-           "rows of SPEC §5 exactly as printed (no equality rows for the stable-active neurons). "
+           "rows of SPEC §5 exactly as printed (no equality rows for the stable-active neurons), and sdp-cert with "
+           "`--bounds-box unclipped` (interval bounds of the hidden layers from x̄ ± ε, the SDP's input box "
+           "clipped: the setting that reproduces the paper). "
            f"Machine: {d['machine']}.", "",
            "| network | method | images | certified / attack error | on the first 100 | paper | "
            "s per (example, class): median / p90 / total |",
@@ -282,8 +285,10 @@ def unclipped_table() -> str:
     d = _load("sdpcert_unclipped_box.json")
     if not d:
         return "_not run yet: `.venv/bin/python bench/sdpcert_unclipped_box.py`_"
-    out = [f"Command: `.venv/bin/python bench/sdpcert_unclipped_box.py --count {d['count']} --workers {d['workers']}` "
-           "(and `--net NET --variant intervals` for each network; sdp-cert, ε = "
+    out = ["Commands: `.venv/bin/python bench/sdpcert_unclipped_box.py --count 20 --workers 2` (the whole box "
+           "unclipped, PGD-NN), `.venv/bin/python bench/reproduce_sdpcert.py --count 100 --unclipped-bounds --only "
+           "--workers 2` (the package's `sdpsolve certify --method sdp-cert --bounds-box unclipped`: interval bounds "
+           f"from x̄ ± ε), then `... sdpcert_unclipped_box.py --count {d['count']} --summary-only` (sdp-cert, ε = "
            f"{d['eps']}, interval bounds, 80 rounds per target, early decision; images: how many of the first "
            f"{d['count']} test images each row has run).", "",
            "| network | input box of the SDP | interval bounds of the hidden layers from | images | certified error "
@@ -305,10 +310,32 @@ def unclipped_table() -> str:
     return "\n".join(out)
 
 
+def ceiling_table() -> str:
+    d = _load("two_process_ceiling.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/two_process_ceiling.py`_"
+    s, m = d["settings"], d["machine"]
+    end = d.get("load_average_at_end")
+    out = [f"Command: `.venv/bin/python bench/two_process_ceiling.py --count {s['count']} --sdp-net {s['sdp_net']} "
+           f"--max-iter {s['max_iter']} --repeat {s['repeat']}` (sdp-cert on {s['network']}, ε = {s['eps']}, one "
+           f"thread per process, {s['count']} examples per process, rounds interleaved). Machine: {_machine(m)}"
+           + (f", at the end {end[0]:.1f}" if end else "") + ".", "",
+           "| processes certifying the same examples | seconds per process, median | runs (s) |", "|---|---|---|"]
+    for mode, key in (("one alone", "alone"), ("two at once", "two at once")):
+        walls = [r["wall"] for reports in d["runs"][key] for r in reports]
+        med = d["alone_s"] if key == "alone" else d["two_at_once_s"]
+        out.append(f"| {mode} | {med:.1f} | {', '.join(f'{w:.1f}' for w in walls)} |")
+    rounds = ", ".join(f"{100 * (x - 1):+.0f}%" for x in d["slowdown_per_round"])
+    out += ["", f"Each process of the pair ran {100 * (d['slowdown'] - 1):+.1f}% slower than alone (per round: "
+            f"{rounds}): a two-worker split of this work can reach at most {d['speedup_ceiling']:.2f}× on this "
+            f"machine. Same results in every process: {'yes' if d['same_results'] else 'NO'}."]
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
             "throughput": throughput_table, "dask-overhead": dask_overhead_table,
-            "dask-busy": dask_busy_table, "unclipped": unclipped_table}
+            "dask-busy": dask_busy_table, "unclipped": unclipped_table, "ceiling": ceiling_table}
 
 
 def render(text: str) -> str:

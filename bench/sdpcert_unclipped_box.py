@@ -13,18 +13,14 @@ The certification runs through ``sdpsolve certify`` with the paper's settings (i
 target, early decision) into a resumable store, and is compared with the stored clipped run
 (``bench/reproduce_sdpcert.py``) on the same images.
 
-A second variant keeps the SDP's input box clipped and takes only the interval bounds of the hidden layers from
-the unclipped box [x̄ − ε, x̄ + ε] (looser bounds, still valid for the clipped box): the implementation that
-clips the pixels where it states the input constraint but propagates intervals from x̄ ± ε. It runs the
-package's sdp-cert in this process with ``certifiers._sdpcert.layer_bounds`` replaced by that propagation
-(:func:`interval_bounds_of_unclipped_box`), the images split among ``--workers`` processes of this script, each
-record kept as soon as its image is done (a rerun continues). ``--net`` runs it on the other networks too: an
-explanation of PGD-NN's gap must leave Grad-NN and LP-NN at the paper's 20%.
+The table also has the second variant, which keeps the SDP's input box clipped and takes only the interval
+bounds of the hidden layers from x̄ ± ε (``sdpsolve certify --method sdp-cert --bounds-box unclipped``): its
+runs are those of ``bench/reproduce_sdpcert.py --unclipped-bounds`` on the three networks, read from their
+stores (an explanation of PGD-NN's gap must leave Grad-NN and LP-NN at the paper's 20%).
 
 Usage::
 
-    .venv/bin/python bench/sdpcert_unclipped_box.py [--net pgd_nn] [--count 20] [--workers 2]
-        [--variant both|box|intervals|summary]
+    .venv/bin/python bench/sdpcert_unclipped_box.py [--count 20] [--workers 2] [--summary-only]
 
 Writes ``bench/results/sdpcert_unclipped_box.json`` (section ``unclipped`` of ``bench/render_tables.py``).
 Needs the shared data folder ``../shared/data/raghunathan18``.
@@ -33,7 +29,6 @@ Needs the shared data folder ``../shared/data/raghunathan18``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import subprocess
 import sys
@@ -46,9 +41,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.reproduce_sdpcert import DATA, PAPER, RUNS, TIME_LIMIT, machine, store_path  # noqa: E402
+from bench.reproduce_sdpcert import DATA, PAPER, RUNS, machine, store_path  # noqa: E402
 
 NET = "pgd_nn"  # the network of the box variant
+#: the store suffix of the interval-bounds variant in bench/reproduce_sdpcert.py (--unclipped-bounds)
+INTERVALS = "_unclipped_bounds"
 NETS = ("grad_nn", "lp_nn", "pgd_nn")
 EPS = 0.1
 
@@ -71,78 +68,6 @@ def unclipped_problem(eps: float, model: Path, data: Path, out_dir: Path) -> tup
     return model_out, data_out, eps / scale
 
 
-def interval_bounds_of_unclipped_box(eps: float):
-    """A stand-in for ``certifiers._sdpcert.layer_bounds``: the hidden layers' bounds propagated from x̄ ± ε.
-
-    It receives the clipped box [max(x̄ − ε, 0), min(x̄ + ε, 1)] and recovers x̄ ± ε from it (at ε < 1/2 no pixel
-    is clipped on both sides); the returned bounds keep the clipped box as their input box, which is what
-    the SDP constrains x to.
-    """
-    from certifiers import _sdpcert
-
-    propagate = _sdpcert.layer_bounds
-
-    def layer_bounds(network, lo, hi, method="ibp"):
-        lo_x, hi_x = np.where(lo > 0, lo, hi - 2 * eps), np.where(hi < 1, hi, lo + 2 * eps)
-        return dataclasses.replace(propagate(network, lo_x, hi_x, method=method), input_lower=lo, input_upper=hi)
-
-    return layer_bounds
-
-
-def intervals_runs(net: str) -> Path:
-    """The folder of the interval-bounds variant's records on ``net``."""
-    return RUNS / f"{net}_unclipped_intervals_eps{EPS:g}"
-
-
-def recorded_intervals_variant(net: str) -> dict[int, dict]:
-    """The interval-bounds variant's records on ``net`` so far, by image (one JSON-lines file per process; a
-    line cut short by a killed process is skipped and its image run again)."""
-    rows = {}
-    folder = intervals_runs(net)
-    for path in sorted(folder.glob("part*.jsonl")) if folder.exists() else []:
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            rows[int(rec["index"])] = rec
-    return rows
-
-
-def certify_part(net_name: str, part: int, parts: int, first: int, count: int) -> None:
-    """sdp-cert (the CLI's defaults) with interval bounds of the unclipped box on this process's share of the
-    images first .. count − 1 not recorded yet; each record is appended as soon as its image is done."""
-    from certifiers import _sdpcert, load_network
-    from certifiers import cli as ccli
-
-    _sdpcert.layer_bounds = interval_bounds_of_unclipped_box(EPS)
-    net = load_network(DATA / f"{net_name}.npz")
-    X, y = ccli.load_data(DATA / "mnist_test.npz", net.input_dim, net.n_classes)
-    done = recorded_intervals_variant(net_name)
-    idx = np.array([i for i in range(first, count) if i not in done][part::parts], dtype=np.int64)
-    if not len(idx):
-        return
-    plans, _ = ccli.plan_methods(["sdp-cert"], time_limit=TIME_LIMIT)
-    ccli.prepare_methods(plans, net)
-    intervals_runs(net_name).mkdir(parents=True, exist_ok=True)
-    with open(intervals_runs(net_name) / f"part{part}.jsonl", "a") as f, ccli.limit_threads(1):
-
-        def write(method, records):
-            for rec in records:
-                f.write(json.dumps(rec) + "\n")
-            f.flush()
-
-        ccli.certify_examples(net, X[idx], y[idx], EPS, plans, indices=idx, on_records=write)
-
-
-def run_intervals_variant(net: str, first: int, count: int, workers: int) -> None:
-    """The variant with unclipped interval bounds on ``net``, images first .. count − 1, in ``workers`` processes."""
-    procs = [subprocess.Popen([sys.executable, __file__, "--part", f"{k}/{workers}", "--net", net, "--from-image",
-                               str(first), "--count", str(count)], cwd=ROOT) for k in range(workers)]
-    if any(p.wait() != 0 for p in procs):
-        raise RuntimeError("a part of the interval-bounds variant failed (see its output above)")
-
-
 def outcome(rows: dict[int, dict], count: int) -> dict:
     """Per-image sdp-cert outcome of the records ``{image: record}`` over the images 0 .. count − 1 among them."""
     rows = {i: r for i, r in rows.items() if i < count}
@@ -160,22 +85,11 @@ def errors(path: Path, count: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--net", choices=NETS, default=NET, help=f"network of the interval-bounds variant (default {NET})")
     ap.add_argument("--count", type=int, default=20, help="the first COUNT test images (default 20)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--variant", choices=("both", "box", "intervals", "summary"), default="both",
-                    help="which variants to run (the box variant on PGD-NN only); summary: none, rewrite --out "
-                    "from the records (default both)")
-    ap.add_argument("--from-image", type=int, default=0,
-                    help="the interval-bounds variant runs images FROM_IMAGE .. COUNT − 1 not recorded yet "
-                    "(default 0; its records are kept in bench/results/sdpcert_runs)")
+    ap.add_argument("--summary-only", action="store_true", help="run nothing; rewrite --out from the stores")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "sdpcert_unclipped_box.json"))
-    ap.add_argument("--part", help=argparse.SUPPRESS)  # K/N: one process of the interval-bounds variant
     args = ap.parse_args(argv)
-    if args.part:
-        k, n = map(int, args.part.split("/"))
-        certify_part(args.net, k, n, args.from_image, args.count)
-        return 0
     if args.count < 1 or args.workers < 1:
         ap.error("--count and --workers must be >= 1")
     if not DATA.exists():
@@ -187,11 +101,10 @@ def main(argv=None) -> int:
         return 2
     print(f"machine: {machine()}")
     previous = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
-    now = f"{time.strftime('%Y-%m-%d %H:%M')}, {machine()}"
-    runs = previous.get("runs", {})  # when each variant on each network last ran
     box_store = RUNS / f"{NET}_unclipped_box_eps{EPS:g}.jsonl"
     eps2 = EPS / (1.0 + 2.0 * EPS)
-    if args.variant in ("both", "box"):
+    run = previous.get("runs", {}).get(f"{NET}/unclipped", "?")  # when the box variant last ran
+    if not args.summary_only:
         with tempfile.TemporaryDirectory() as tmp:
             model, data, eps2 = unclipped_problem(EPS, DATA / f"{NET}.npz", DATA / "mnist_test.npz", Path(tmp))
             cmd = [sys.executable, "-c", "import sys; from sdpsolve.cli import main; sys.exit(main(sys.argv[1:]))",
@@ -200,24 +113,18 @@ def main(argv=None) -> int:
                    str(args.workers), "--batch-size", "1", "--threads", "1"]
             print("$ sdpsolve", " ".join(cmd[3:]), flush=True)
             subprocess.run(cmd, check=True, cwd=ROOT)
-        runs[f"{NET}/unclipped"] = now
-    if args.variant in ("both", "intervals"):
-        print(f"{args.net}: interval bounds of the unclipped box, images {args.from_image}..{args.count - 1} in "
-              f"{args.workers} processes", flush=True)
-        run_intervals_variant(args.net, args.from_image, args.count, args.workers)
-        runs[f"{args.net}/unclipped_intervals"] = now
+        run = f"{time.strftime('%Y-%m-%d %H:%M')}, {machine()}"
     nets = {}
     for net in NETS:
         rows = {"clipped": {**errors(store_path(net, "", EPS), args.count),
                             "run": "the store of bench/reproduce_sdpcert.py"}}
         if net == NET and box_store.exists():
-            rows["unclipped"] = {**errors(box_store, args.count), "run": runs.get(f"{net}/unclipped", "?")}
-        recorded = recorded_intervals_variant(net)
-        if recorded:
-            row = outcome(recorded, args.count)
+            rows["unclipped"] = {**errors(box_store, args.count), "run": run}
+        if store_path(net, INTERVALS, EPS).exists():
+            row = errors(store_path(net, INTERVALS, EPS), args.count)
             same = set(row["images"])  # the clipped run on the same images, when the variant has not run them all
             row["clipped_uncertified_same_images"] = [i for i in rows["clipped"]["uncertified"] if i in same]
-            rows["unclipped_intervals"] = {**row, "run": runs.get(f"{net}/unclipped_intervals", "?")}
+            rows["unclipped_intervals"] = {**row, "run": "the store of bench/reproduce_sdpcert.py --unclipped-bounds"}
         if len(rows) > 1:
             nets[net] = rows
     names = {"clipped": "clipped to [0, 1] (SPEC §5)", "unclipped": "not clipped",
@@ -227,8 +134,8 @@ def main(argv=None) -> int:
             print(f"{net:8s} {names[key]:28s} {row['n']:3d} images  certified error "
                   f"{100 * len(row['uncertified']) / max(row['n'], 1):5.1f}%  uncertified {row['uncertified']}")
     out = {"benchmark": "sdpcert_unclipped_box", "eps": EPS, "eps_changed": eps2, "count": args.count,
-           "workers": args.workers, "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs": runs, "nets": nets,
-           "paper": {net: PAPER[net]["sdp-cert"] for net in nets}}
+           "workers": args.workers, "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs": {f"{NET}/unclipped": run},
+           "nets": nets, "paper": {net: PAPER[net]["sdp-cert"] for net in nets}}
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(f"wrote {args.out}")
     return 0

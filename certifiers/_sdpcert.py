@@ -16,10 +16,9 @@ import numpy as np
 from sdpsolve import solve_lagrangian
 from sdpsolve._validation import check_choice, check_nonneg_float, check_positive_int
 
-from ._base import Certifier, input_box, register
-from ._bound_propagation import layer_bounds
+from ._base import Certifier, register
 from ._network import ReLUNetwork
-from ._sdpcert_instance import RELAXATIONS, SDPCertInstance
+from ._sdpcert_instance import BOUNDS_BOXES, RELAXATIONS, SDPCertInstance, sdp_layer_bounds
 
 _KIND_ORDER = ("rigorous", "probabilistic", "estimate")
 
@@ -30,6 +29,9 @@ class SDPCert(Certifier):
 
     Options: ``bounds`` ("ibp" | "crown" | "lp"), ``triangle`` (add the LP triangle rows), ``relaxation``
     ("tight": E[z − h] = 0 for the stable-active neurons, the default; "paper": SPEC §5's rows as printed),
+    ``bounds_box`` ("clipped": the layer bounds of the input set x̄ ± ε ∩ [0, 1], the default; "unclipped":
+    propagated from x̄ ± ε, looser, which reproduces the paper's certified errors; the SDP's input box is the
+    clipped one either way),
     ``rtol`` (1e-3), ``early_stop`` (True), ``bound`` ("rigorous" | "probabilistic"), ``max_iter`` (rounds per
     target, 80), ``time_limit`` (seconds per target, None), ``seed`` (0).
     """
@@ -40,9 +42,10 @@ class SDPCert(Certifier):
 
     def __init__(self, *, bounds: str = "ibp", triangle: bool = False, rtol: float = 1e-3, early_stop: bool = True,
                  bound: str = "rigorous", max_iter: int = 80, time_limit: float | None = None, seed: int = 0,
-                 relaxation: str = "tight"):
+                 relaxation: str = "tight", bounds_box: str = "clipped"):
         check_choice("bounds", bounds, ("ibp", "crown", "lp"))
         check_choice("relaxation", relaxation, RELAXATIONS)
+        check_choice("bounds_box", bounds_box, BOUNDS_BOXES)
         check_choice("bound", bound, ("rigorous", "probabilistic"))
         for name, flag in (("triangle", triangle), ("early_stop", early_stop)):
             if not isinstance(flag, (bool, np.bool_)):
@@ -51,12 +54,14 @@ class SDPCert(Certifier):
         max_iter = check_positive_int("max_iter", max_iter)
         time_limit = check_nonneg_float("time_limit", time_limit, allow_none=True, positive=True)
         seed = check_positive_int("seed", seed, minimum=0)
-        # ``relaxation`` is recorded only when it is not the default, so that stores written before the option
-        # existed (with the same relaxation) keep their keys and stay resumable
+        # ``relaxation`` and ``bounds_box`` are recorded only when they are not the default, so that stores
+        # written before the options existed (with the same settings) keep their keys and stay resumable
         extra = {} if relaxation == "tight" else {"relaxation": relaxation}
+        if bounds_box != "clipped":
+            extra["bounds_box"] = bounds_box
         super().__init__(bounds=bounds, triangle=bool(triangle), rtol=rtol, early_stop=bool(early_stop), bound=bound,
                          max_iter=max_iter, time_limit=time_limit, seed=seed, **extra)
-        self.relaxation = relaxation
+        self.relaxation, self.bounds_box = relaxation, bounds_box
         self.bounds, self.triangle, self.rtol = bounds, bool(triangle), rtol
         self.early_stop, self.bound, self.max_iter = bool(early_stop), bound, max_iter
         self.time_limit, self.seed = time_limit, seed
@@ -65,7 +70,7 @@ class SDPCert(Certifier):
     def bound_target(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):
         """Solve one (example, target) instance; returns the LagrangianResult."""
         inst = SDPCertInstance(network, x, eps, label, target, bounds=self.bounds, triangle=self.triangle,
-                               layer_bounds=lb, relaxation=self.relaxation)
+                               layer_bounds=lb, relaxation=self.relaxation, bounds_box=self.bounds_box)
         stop = 0.0 if self.early_stop else None
         return solve_lagrangian(inst, rtol=self.rtol, bound=self.bound, stop_below=stop, stop_above=stop,
                                 max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed)
@@ -87,8 +92,7 @@ class SDPCert(Certifier):
         self.last_details = []
         pred = network.predict(X)
         for k in range(N):
-            lo, hi = input_box(X[k], eps)
-            lb = layer_bounds(network, lo, hi, method=self.bounds)
+            lb = sdp_layer_bounds(network, X[k], eps, self.bounds, self.bounds_box)
             # the interval bounds of the margins from the last layer's bounds: valid, used where no SDP is run
             WL, bL = network.weights[-1], network.biases[-1]
             xl, xu = lb.x_lower[-1], lb.x_upper[-1]

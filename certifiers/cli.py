@@ -203,6 +203,7 @@ def plan_methods(
     triangle: bool | None = None,
     time_limit: float | None = None,
     relaxation: str | None = None,
+    bounds_box: str | None = None,
     workers: int | None = None,
     extra: dict | None = None,
 ) -> tuple[list[MethodPlan], list[str]]:
@@ -212,11 +213,11 @@ def plan_methods(
     ----------
     names : sequence of str
         Registered plugin names (duplicates are dropped, order kept).
-    rtol, bound, early_stop, device, cache_dir, cache, bounds, triangle, time_limit, relaxation : optional
+    rtol, bound, early_stop, device, cache_dir, cache, bounds, triangle, time_limit, relaxation, bounds_box : optional
         Passed as the keyword of the same name to every plugin whose constructor has it; None: not passed.
         (``bounds``: the layer bounds of sdp-cert, "ibp" | "crown" | "lp"; ``triangle``: its LP triangle rows;
         ``time_limit``: its seconds per (example, target); ``relaxation``: "tight" | "paper", its rows of the
-        stable-active neurons.)
+        stable-active neurons; ``bounds_box``: "clipped" | "unclipped", the box its layer bounds come from.)
     workers : int, optional
         Processes for a plugin's own preparation (Grad-cert's pair SDPs), passed when > 1 to the plugins that
         take ``workers``; it never changes a result and is not reported as unused.
@@ -245,7 +246,7 @@ def plan_methods(
     """
     registry = _registry()
     given = {"rtol": rtol, "bound": bound, "device": device, "cache_dir": cache_dir, "cache": cache,
-             "bounds": bounds, "time_limit": time_limit, "relaxation": relaxation}
+             "bounds": bounds, "time_limit": time_limit, "relaxation": relaxation, "bounds_box": bounds_box}
     if workers is not None and workers > 1:
         given["workers"] = int(workers)
     if triangle:
@@ -785,6 +786,12 @@ def _build_certify(p: argparse.ArgumentParser) -> None:
         "paper's z >= Wx + b there (SPEC §5 as printed, a looser relaxation)",
     )
     p.add_argument(
+        "--bounds-box",
+        choices=("clipped", "unclipped"),
+        help="sdp-cert: propagate the layer bounds from the input set clipped to [0, 1] (default) or from "
+        "x ± eps unclipped (looser; reproduces the NeurIPS 2018 paper's table); the SDP's box stays clipped",
+    )
+    p.add_argument(
         "--time-limit",
         type=float,
         metavar="S",
@@ -903,10 +910,12 @@ def _run_certify(args: argparse.Namespace) -> int:
         triangle=args.triangle or None,
         time_limit=args.time_limit,
         relaxation=args.relaxation,
+        bounds_box=args.bounds_box,
         workers=args.workers,
     )
     flag = {
         "relaxation": "--relaxation",
+        "bounds_box": "--bounds-box",
         "bounds": "--bounds",
         "triangle": "--triangle",
         "time_limit": "--time-limit",

@@ -408,6 +408,12 @@ def test_sdpcert_flags_reach_the_plugin_and_its_records(capsys, files, tmp_path)
     assert code == 0 and "--relaxation is ignored" in err
     code, _, err = _certify(capsys, files, "--method", "sdp-cert", "--eps", "0.1", "--relaxation", "loose")
     assert code == 2 and "--relaxation" in err and "'paper'" in err
+    plans, _ = ccli.plan_methods(["sdp-cert", "ibp"], bounds_box="unclipped")
+    assert plans[0].options["bounds_box"] == "unclipped" and "bounds_box" not in plans[1].options
+    code, _, err = _certify(capsys, files, "--method", "crown", "--eps", "0.1", "--bounds-box", "unclipped")
+    assert code == 0 and "--bounds-box is ignored" in err
+    code, _, err = _certify(capsys, files, "--method", "sdp-cert", "--eps", "0.1", "--bounds-box", "wide")
+    assert code == 2 and "--bounds-box" in err and "'unclipped'" in err
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ bound ≤ OPT + 1e-3 · max(1, |OPT|).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -26,9 +27,10 @@ from hypothesis import strategies as st
 
 import certifiers
 from certifiers._attacks import pgd_attack, targeted_margin_attack
+from certifiers._bound_propagation import layer_bounds
 from certifiers._network import ReLUNetwork
 from certifiers._sdpcert import SDPCert
-from certifiers._sdpcert_instance import SDPCertInstance
+from certifiers._sdpcert_instance import SDPCertInstance, sdp_layer_bounds
 from sdpsolve import NotConvergedWarning
 from tests.certifiers.sdpcert_oracle import CLARABEL_SETTINGS, sdpcert_original_optimum
 from tests.oracles import lagrangian_optimum
@@ -99,8 +101,17 @@ def describe(net: ReLUNetwork, x, eps, y) -> str:
     return f"net {list(net.layer_sizes)} ({net.fingerprint()[:12]}), x {xs}, eps {eps!r}, label {y}"
 
 
+def unclipped_layer_bounds(net, x, eps, bounds: str):
+    """Layer bounds propagated from x̄ ± ε (not clipped to [0, 1]) with the clipped input box, written here
+    from the propagation routines so that the oracle does not use the plugin's ``sdp_layer_bounds``."""
+    lb = layer_bounds(net, x - eps, x + eps, bounds)
+    return dataclasses.replace(lb, input_lower=np.clip(x - eps, 0, 1), input_upper=np.clip(x + eps, 0, 1))
+
+
 def check_against_oracles(net, x, eps, y, cert: SDPCert, *, tight: bool, **oracle_kw) -> None:
     """Run the plugin on one example and compare every target's bound with both CVXPY optima."""
+    if cert.bounds_box == "unclipped":
+        oracle_kw["layer_bounds_"] = unclipped_layer_bounds(net, x, eps, cert.bounds)
     B, kind = cert.bound_margins(net, np.asarray(x)[None], np.array([y]), eps)
     assert kind in ("rigorous", "closed-form"), kind
     for j in range(net.n_classes):
@@ -108,7 +119,7 @@ def check_against_oracles(net, x, eps, y, cert: SDPCert, *, tight: bool, **oracl
             assert B[0, j] == 0.0
             continue
         inst = SDPCertInstance(net, x, eps, y, j, bounds=cert.bounds, triangle=cert.triangle,
-                               relaxation=cert.relaxation)
+                               relaxation=cert.relaxation, bounds_box=cert.bounds_box)
         original = original_optimum(net, x, eps, y, j, bounds=cert.bounds, relaxation=cert.relaxation, **oracle_kw)
         for name, opt in (("original", original),
                           ("instance", instance_optimum(inst))):
@@ -144,6 +155,50 @@ def test_triangle_sound_and_tight_against_cvxpy(problem):
     net, x, y, eps = problem
     check_against_oracles(net, x, eps, y, SDPCert(early_stop=False, rtol=1e-4, triangle=True), tight=True,
                           triangle=True)
+
+
+@FEW
+@given(examples())
+def test_unclipped_bounds_box_sound_and_tight_against_cvxpy(problem):
+    """``bounds_box="unclipped"``: oracles CVXPY in the original coordinates with the layer bounds of x̄ ± ε
+    (the input box clipped; x̄ has coordinates at 0 and 1, so the boxes differ), and the instance's own rows."""
+    net, x, y, eps = problem
+    check_against_oracles(net, x, eps, y, SDPCert(early_stop=False, rtol=1e-4, bounds_box="unclipped"), tight=True)
+
+
+@pytest.mark.parametrize("bounds", ["ibp", "crown", "lp"])
+def test_unclipped_bounds_box_propagates_the_unclipped_box(bounds):
+    """The layer bounds of ``bounds_box="unclipped"`` are those of x̄ ± ε, the same as the clipped box's where
+    x̄ is not within ε of 0 or 1, and (interval bounds, which are monotone in the box) looser where it is; the
+    input box the SDP constrains x to stays clipped. CROWN and LP bounds are not monotone neuron by neuron (their
+    relaxation slopes follow the intermediate bounds), but valid for x̄ ± ε, hence for its clipped part."""
+    net = random_net(5, [6, 8, 8, 3])
+    x = 0.2 + 0.6 * np.random.default_rng(3).random(6)  # no coordinate within ε of 0 or 1
+    eps = 0.1
+    x_edge = x.copy()
+    x_edge[:3] = [0.0, 1.0, 0.05]
+    for point, clipped in ((x, False), (x_edge, True)):
+        inner = sdp_layer_bounds(net, point, eps, bounds)
+        outer = sdp_layer_bounds(net, point, eps, bounds, bounds_box="unclipped")
+        expected = unclipped_layer_bounds(net, point, eps, bounds)
+        np.testing.assert_array_equal(outer.input_lower, inner.input_lower)
+        np.testing.assert_array_equal(outer.input_upper, inner.input_upper)
+        assert inner.input_lower.min() >= 0 and inner.input_upper.max() <= 1
+        same = True
+        for i in range(net.n_layers):
+            np.testing.assert_allclose(outer.pre_lower[i], expected.pre_lower[i], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(outer.pre_upper[i], expected.pre_upper[i], rtol=0, atol=1e-12)
+            same &= np.array_equal(outer.pre_lower[i], inner.pre_lower[i])
+            same &= np.array_equal(outer.pre_upper[i], inner.pre_upper[i])
+            if bounds == "ibp":
+                assert np.all(outer.pre_lower[i] <= inner.pre_lower[i])
+                assert np.all(outer.pre_upper[i] >= inner.pre_upper[i])
+        assert same != clipped, (bounds, clipped)
+    inst = SDPCertInstance(net, x_edge, eps, 0, 1, bounds=bounds, bounds_box="unclipped")
+    np.testing.assert_array_equal(inst.bounds.pre_upper[0],
+                                  sdp_layer_bounds(net, x_edge, eps, bounds, "unclipped").pre_upper[0])
+    if bounds == "ibp":
+        assert inst.interval_bound() > SDPCertInstance(net, x_edge, eps, 0, 1).interval_bound()
 
 
 # -- soundness against attacks ------------------------------------------------------------------------------
@@ -299,6 +354,8 @@ def test_registered_and_options_recorded():
     # the default relaxation is not recorded (stores written before the option existed keep their keys)
     assert "relaxation" not in cert.options and cert.relaxation == "tight"
     assert certifiers.get_certifier("sdp-cert", relaxation="paper").options["relaxation"] == "paper"
+    assert "bounds_box" not in cert.options and cert.bounds_box == "clipped"
+    assert certifiers.get_certifier("sdp-cert", bounds_box="unclipped").options["bounds_box"] == "unclipped"
 
 
 def _tiny():
@@ -336,6 +393,7 @@ def test_bad_options_give_clear_errors(options, exc, match):
         ({"seed": -1}, ValueError, "seed"),
         ({"triangle": "no"}, TypeError, "triangle"),
         ({"relaxation": "exact"}, ValueError, "relaxation.*'tight', 'paper'"),
+        ({"bounds_box": "open"}, ValueError, "bounds_box.*'clipped', 'unclipped'.*'open'"),
         ({"early_stop": "no"}, TypeError, "early_stop"),
         ({"rtol": -1.0}, ValueError, "rtol"),
         ({"max_iter": 0}, ValueError, "max_iter"),

@@ -488,6 +488,8 @@ def test_clear_errors():
         SDPCertInstance(net, x, eps, y, j, bounds="sdp")
     with pytest.raises(ValueError, match="relaxation.*'tight', 'paper'.*'exact'"):
         SDPCertInstance(net, x, eps, y, j, relaxation="exact")
+    with pytest.raises(ValueError, match="bounds_box.*'clipped', 'unclipped'.*'none'"):
+        SDPCertInstance(net, x, eps, y, j, bounds_box="none")
     with pytest.raises(TypeError, match="network"):
         SDPCertInstance("net", x, eps, y, j)
     lo, hi = input_box(x, eps)

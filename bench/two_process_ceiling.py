@@ -1,0 +1,129 @@
+"""Benchmark: how much of a second core this machine gives the sdp-cert workload, with no pool or scheduler.
+
+``bench/certify_throughput.py`` measures the speed-up of ``sdpsolve certify --workers 2`` and finds each example
+slower when two worker processes run at once than when one runs alone. This script separates what the machine
+does from what the process pool does: the same examples are certified by
+
+* ``alone``: one process (spawned, one torch/BLAS thread), nothing else running;
+* ``two at once``: two such processes started together, each certifying the *same* examples (identical work),
+  no pool and no communication between them.
+
+Each process times only its certification (its start, imports and the plugin's preparation are outside the
+timing) and reports the examples' own times. The per-process slowdown s = (time of a process of the pair) /
+(time alone) bounds the speed-up of any two-worker split of this work on this machine at 2 / s (with a perfect
+balance of work and no start-up cost). Rounds are interleaved (alone, two, then reversed) because the shared host
+drifts in speed; each row reports the median of its runs and lists them all.
+
+Usage::
+
+    .venv/bin/python bench/two_process_ceiling.py [--count 6] [--sdp-net grad_nn] [--max-iter 80] [--repeat 3]
+
+Writes ``bench/results/two_process_ceiling.json`` (section ``ceiling`` of ``bench/render_tables.py``). Uses the
+shared data folder ``../shared/data/raghunathan18`` and small random networks embedded in
+``bench/certify_throughput.py`` when it is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.certify_throughput import DATA, EPS, SDP_NETS, machine, workloads  # noqa: E402
+
+
+def _workload(sdp_net: str, count: int, max_iter: int) -> dict:
+    args = SimpleNamespace(data_dir=str(DATA), sdp_net=sdp_net, methods=["sdp-cert"], count=count,
+                           gradcert_count=0, cache_dir=None, max_iter=max_iter, time_limit=300.0, gradcert_cached=True)
+    return workloads(args)[0]
+
+
+def _certify(sdp_net: str, count: int, max_iter: int, ready, start, results) -> None:
+    """One process: prepare, say so, wait for the start signal, certify, report its times."""
+    from certifiers import cli as ccli
+
+    w = _workload(sdp_net, count, max_iter)
+    plans, _ = ccli.plan_methods(["sdp-cert"], extra={"sdp-cert": w["options"]})
+    with ccli.limit_threads(1):
+        ccli.prepare_methods(plans, w["net"])
+        ready.put(True)
+        start.wait()
+        t = time.perf_counter()
+        out = ccli.certify_examples(w["net"], w["X"], w["y"], EPS, plans, batch_size=1, threads=1)
+        wall = time.perf_counter() - t
+    records = out["sdp-cert"]
+    results.put({"wall": wall, "example_seconds": [r["time"] for r in records],
+                 "certified": [bool(r["certified"]) for r in records]})
+
+
+def run(k: int, sdp_net: str, count: int, max_iter: int) -> list[dict]:
+    """``k`` processes certifying the same examples, timed from the moment all of them are ready; their reports."""
+    ctx = mp.get_context("spawn")
+    ready, start, results = ctx.Queue(), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_certify, args=(sdp_net, count, max_iter, ready, start, results)) for _ in range(k)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=600)
+    start.set()
+    reports = [results.get() for _ in procs]
+    for p in procs:
+        p.join()
+        if p.exitcode != 0:
+            raise RuntimeError(f"a certifying process exited with {p.exitcode}")
+    return reports
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--count", type=int, default=6, help="examples certified by every process (default 6)")
+    ap.add_argument("--sdp-net", choices=sorted(SDP_NETS), default="grad_nn")
+    ap.add_argument("--max-iter", type=int, default=80, help="rounds per target (default 80, the plugin's)")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds (default 3)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "two_process_ceiling.json"))
+    args = ap.parse_args(argv)
+    for name in ("count", "max_iter", "repeat"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    info = machine()
+    network = _workload(args.sdp_net, args.count, args.max_iter)["network"]
+    print(f"machine: {info['cpu']}, {info['cpu_count']} cores, load {info['load_average_at_start'][0]:.2f}")
+    print(f"sdp-cert on {network}: {args.count} examples per process, {args.max_iter} rounds per target")
+    runs: dict = {"alone": [], "two at once": []}
+    for rnd in range(args.repeat):
+        for mode in (("alone", "two at once") if rnd % 2 == 0 else ("two at once", "alone")):
+            reports = run(1 if mode == "alone" else 2, args.sdp_net, args.count, args.max_iter)
+            runs[mode].append(reports)
+            print(f"round {rnd + 1} {mode:<12} " + ", ".join(f"{r['wall']:.1f} s" for r in reports), flush=True)
+    alone = float(np.median([r[0]["wall"] for r in runs["alone"]]))
+    pair = float(np.median([r["wall"] for reports in runs["two at once"] for r in reports]))
+    certified = {tuple(r["certified"]) for reports in runs["alone"] + runs["two at once"] for r in reports}
+    slowdown = pair / alone
+    per_round = [float(np.mean([r["wall"] for r in two])) / one[0]["wall"]
+                 for one, two in zip(runs["alone"], runs["two at once"])]
+    out = {"benchmark": "two_process_ceiling", "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": info,
+           "settings": {"count": args.count, "sdp_net": args.sdp_net, "network": network, "max_iter": args.max_iter,
+                        "repeat": args.repeat, "eps": EPS, "threads_per_process": 1},
+           "alone_s": alone, "two_at_once_s": pair, "slowdown": slowdown, "slowdown_per_round": per_round,
+           "speedup_ceiling": 2.0 / slowdown, "same_results": len(certified) == 1,
+           "runs": runs, "load_average_at_end": list(os.getloadavg())}
+    print(f"alone {alone:.1f} s, each of two at once {pair:.1f} s (median): slowdown {100 * (slowdown - 1):+.1f}% "
+          f"(rounds {', '.join(f'{100 * (s - 1):+.1f}%' for s in per_round)}); ceiling of a 2-worker speed-up "
+          f"{2 / slowdown:.2f}x; same results in every process: {len(certified) == 1}")
+    Path(args.out).write_text(json.dumps(out, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -80,7 +80,14 @@ __all__ = ["BOUNDS_BOXES", "RELAXATIONS", "ROW_KINDS", "RowBlock", "SDPCertInsta
 ROW_KINDS = ("nonneg", "geq_affine", "triangle", "eq_affine", "inactive", "complementarity")
 #: "tight": stable-active neurons get E[z − h] = 0; "paper": SPEC §5's rows as printed (E[z − h] ≥ 0)
 RELAXATIONS = ("tight", "paper")
+#: the box the layer bounds are propagated from: x̄ ± ε ∩ [0, 1] (the input set) or x̄ ± ε
 BOUNDS_BOXES = ("clipped", "unclipped")
+
+_EQUALITY_KINDS = frozenset({"eq_affine", "complementarity"})
+
+_U = 2.0**-53
+_SQRT2 = math.sqrt(2.0)
+_TINY = 1e-300  # covers underflow (each op loses at most 2^-1074 absolutely; far fewer than 1e20 ops)
 
 
 def sdp_layer_bounds(
@@ -113,11 +120,6 @@ def sdp_layer_bounds(
         return _compute_layer_bounds(network, lo, hi, bounds)
     lb = _compute_layer_bounds(network, x - eps, x + eps, bounds)
     return dataclasses.replace(lb, input_lower=lo, input_upper=hi)
-_EQUALITY_KINDS = frozenset({"eq_affine", "complementarity"})
-
-_U = 2.0**-53
-_SQRT2 = math.sqrt(2.0)
-_TINY = 1e-300  # covers underflow (each op loses at most 2^-1074 absolutely; far fewer than 1e20 ops)
 
 
 def _up(x):

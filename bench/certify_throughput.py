@@ -66,9 +66,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._machine import cpu_model  # noqa: E402
+from bench.reproduce_sdpcert import TIME_LIMIT  # noqa: E402
 from certifiers import cli as ccli  # noqa: E402
 from certifiers._distributed import LOCAL_SCHEDULER_CONFIG  # noqa: E402
 from certifiers._network import ReLUNetwork, from_npz  # noqa: E402
+from certifiers._store import reproducible  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 EPS = 0.1
@@ -150,20 +152,6 @@ def workloads(args) -> list[dict]:
             }
         )
     return out
-
-
-def _without_times(value):
-    """``value`` without its ``time`` fields (at any depth): what must not differ between two runs."""
-    if isinstance(value, dict):
-        return {k: _without_times(v) for k, v in value.items() if k != "time"}
-    if isinstance(value, list):
-        return [_without_times(v) for v in value]
-    return value
-
-
-def _strip(out: dict) -> list:
-    records = [_without_times(r) for recs in out.values() for r in recs]
-    return sorted(records, key=lambda r: (r["method"], r["index"]))
 
 
 def _error(records: list[dict]) -> float:
@@ -274,7 +262,7 @@ def _run_config(w: dict, mode: str, k: int, plans) -> tuple[dict, list]:
         "prepare": prepare,
         "prepare_from_cache": from_cache,
     }
-    return run, _strip(out)
+    return run, reproducible(r for recs in out.values() for r in recs)
 
 
 def run_workload(w: dict, workers: list[int], dask_workers: list[int], repeat: int,
@@ -370,7 +358,8 @@ def main(argv=None) -> int:
     parser.add_argument("--gradcert-count", type=int, default=10000, help="grad-cert examples (default 10000)")
     parser.add_argument("--max-iter", type=int, default=80, help="sdp-cert rounds per target (default 80)")
     parser.add_argument(
-        "--time-limit", type=float, default=300.0, help="sdp-cert seconds per target, a cap (default 300)"
+        "--time-limit", type=float, default=TIME_LIMIT,
+        help=f"sdp-cert seconds per target, a cap (default {TIME_LIMIT:g})",
     )
     parser.add_argument("--methods", nargs="+", default=["grad-cert", "sdp-cert"], choices=("grad-cert", "sdp-cert"))
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")

@@ -70,9 +70,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.certify_throughput import DATA, EPS, SDP_NETS, _random_net, _without_times, machine  # noqa: E402
+from bench.certify_throughput import DATA, EPS, SDP_NETS, _random_net, machine  # noqa: E402
 from certifiers import cli as ccli  # noqa: E402
 from certifiers._network import from_npz  # noqa: E402
+from certifiers._store import reproducible  # noqa: E402
 
 EXECUTORS = ("processes", "dask (Dask's defaults)", "dask (--scheduler local)")
 #: a control: the same pool worker running the task in a second thread, as a Dask worker runs its tasks
@@ -278,7 +279,7 @@ def main(argv=None) -> int:
                 order = MEASURED[shift:] + MEASURED[:shift]
                 got = {name: executors.run(name, batch) for name in order}
                 record = {n: got[n][0] for n in MEASURED}
-                same &= all(_without_times(record[n]) == _without_times(record[MEASURED[0]]) for n in MEASURED)
+                same &= all(reproducible([record[n]]) == reproducible([record[MEASURED[0]]]) for n in MEASURED)
                 pairs.append({"round": r, "example": int(batch[0]), **{n: got[n][1] for n in MEASURED}})
                 print(f"round {r} example {batch[0]:>4}: "
                       + "  ".join(f"{n} {got[n][1]['wall']:6.2f} s (off-CPU {got[n][1]['off_cpu']:.3f}, other "

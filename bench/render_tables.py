@@ -22,11 +22,14 @@ def _load(name):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _machine(m) -> str:
+def _machine(m, *, at_end: bool = False) -> str:
+    """CPU, cores and load average at the start (and with ``at_end``, at the end, where recorded)."""
     if not m:
         return "machine not recorded"
     load = m.get("load_average_at_start")
     load = f", load average at start {load[0]:.1f}" if load else ""
+    end = m.get("load_average_at_end") if at_end else None
+    load += f", at the end {end[0]:.1f}" if end else ""
     return f"{m.get('cpu', '?')}, {m.get('cores', m.get('cpu_count', '?'))} cores{load}"
 
 
@@ -187,13 +190,12 @@ def throughput_table() -> str:
     if not d:
         return "_not run yet: `.venv/bin/python bench/certify_throughput.py`_"
     s, m = d["settings"], d["machine"]
-    end = m.get("load_average_at_end")
     cmd = (f"`.venv/bin/python bench/certify_throughput.py --count {s['count']} --sdp-net {s.get('sdp_net', 'pgd_nn')} "
            f"--gradcert-count {s['gradcert_count']} --max-iter {s['max_iter']} --time-limit {s['time_limit']:g} "
            f"--repeat {s.get('repeat', 1)}" + (" --compare-saturation" if s.get("compare_saturation") else "") + "`")
     out = [f"Command: {cmd} (ε = {s['eps']}, one thread per worker, sdp-cert bounded by {s['max_iter']} rounds per "
            f"target; every configuration run {s.get('repeat', 1)} times, interleaved, median shown). Machine: "
-           f"{_machine(m)}" + (f", at the end {end[0]:.1f}" if end else "") + ".", "",
+           f"{_machine(m, at_end=True)}.", "",
            "| method | network | examples | mode | workers | wall (s), median | runs (s) | examples/s | speed-up "
            "| Dask overhead: incl. start / cluster running | each round against its process-pool run (median) "
            "| CPU cores obtained | host calibration (s) | certified error | same records as serial |",
@@ -315,11 +317,10 @@ def ceiling_table() -> str:
     if not d:
         return "_not run yet: `.venv/bin/python bench/two_process_ceiling.py`_"
     s, m = d["settings"], d["machine"]
-    end = d.get("load_average_at_end")
     out = [f"Command: `.venv/bin/python bench/two_process_ceiling.py --count {s['count']} --sdp-net {s['sdp_net']} "
            f"--max-iter {s['max_iter']} --repeat {s['repeat']}` (sdp-cert on {s['network']}, ε = {s['eps']}, one "
-           f"thread per process, {s['count']} examples per process, rounds interleaved). Machine: {_machine(m)}"
-           + (f", at the end {end[0]:.1f}" if end else "") + ".", "",
+           f"thread per process, {s['count']} examples per process, rounds interleaved). "
+           f"Machine: {_machine(m, at_end=True)}.", "",
            "| processes certifying the same examples | seconds per process, median | runs (s) |", "|---|---|---|"]
     for mode, key in (("one alone", "alone"), ("two at once", "two at once")):
         walls = [r["wall"] for reports in d["runs"][key] for r in reports]

@@ -68,19 +68,14 @@ def unclipped_problem(eps: float, model: Path, data: Path, out_dir: Path) -> tup
     return model_out, data_out, eps / scale
 
 
-def outcome(rows: dict[int, dict], count: int) -> dict:
-    """Per-image sdp-cert outcome of the records ``{image: record}`` over the images 0 .. count − 1 among them."""
-    rows = {i: r for i, r in rows.items() if i < count}
-    return {"n": len(rows), "uncertified": sorted(i for i, r in rows.items() if not r["certified"]),
-            "time_total": float(sum(r["time"] for r in rows.values())), "images": sorted(rows)}
-
-
 def errors(path: Path, count: int) -> dict:
-    """Per-image sdp-cert outcome of a store over images 0 .. count − 1."""
+    """Per-image sdp-cert outcome of a store over the images 0 .. count − 1 it holds."""
     from certifiers._store import read_results
 
     _, records = read_results(path)
-    return outcome({r["index"]: r for r in records if r["method"] == "sdp-cert"}, count)
+    rows = {r["index"]: r for r in records if r["method"] == "sdp-cert" and r["index"] < count}
+    return {"n": len(rows), "uncertified": sorted(i for i, r in rows.items() if not r["certified"]),
+            "time_total": float(sum(r["time"] for r in rows.values())), "images": sorted(rows)}
 
 
 def main(argv=None) -> int:

@@ -40,11 +40,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.certify_throughput import DATA, EPS, SDP_NETS, machine, workloads  # noqa: E402
+from bench.reproduce_sdpcert import TIME_LIMIT  # noqa: E402
 
 
 def _workload(sdp_net: str, count: int, max_iter: int) -> dict:
     args = SimpleNamespace(data_dir=str(DATA), sdp_net=sdp_net, methods=["sdp-cert"], count=count,
-                           gradcert_count=0, cache_dir=None, max_iter=max_iter, time_limit=300.0, gradcert_cached=True)
+                           gradcert_count=0, cache_dir=None, max_iter=max_iter, time_limit=TIME_LIMIT,
+                           gradcert_cached=True)
     return workloads(args)[0]
 
 
@@ -111,12 +113,13 @@ def main(argv=None) -> int:
     slowdown = pair / alone
     per_round = [float(np.mean([r["wall"] for r in two])) / one[0]["wall"]
                  for one, two in zip(runs["alone"], runs["two at once"])]
+    info["load_average_at_end"] = list(os.getloadavg())
     out = {"benchmark": "two_process_ceiling", "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": info,
            "settings": {"count": args.count, "sdp_net": args.sdp_net, "network": network, "max_iter": args.max_iter,
                         "repeat": args.repeat, "eps": EPS, "threads_per_process": 1},
            "alone_s": alone, "two_at_once_s": pair, "slowdown": slowdown, "slowdown_per_round": per_round,
            "speedup_ceiling": 2.0 / slowdown, "same_results": len(certified) == 1,
-           "runs": runs, "load_average_at_end": list(os.getloadavg())}
+           "runs": runs}
     print(f"alone {alone:.1f} s, each of two at once {pair:.1f} s (median): slowdown {100 * (slowdown - 1):+.1f}% "
           f"(rounds {', '.join(f'{100 * (s - 1):+.1f}%' for s in per_round)}); ceiling of a 2-worker speed-up "
           f"{2 / slowdown:.2f}x; same results in every process: {len(certified) == 1}")

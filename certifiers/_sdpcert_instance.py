@@ -276,16 +276,14 @@ class SDPCertInstance:
             raise ValueError(f"`target` must differ from `label`; both are {label}.")
         if not isinstance(triangle, (bool, np.bool_)):
             raise TypeError(f"`triangle` must be a bool, got {triangle!r}.")
-        if relaxation not in RELAXATIONS:
-            raise ValueError(f"`relaxation` must be one of {', '.join(map(repr, RELAXATIONS))}; got {relaxation!r}.")
+        check_choice("relaxation", relaxation, RELAXATIONS)
         check_choice("bounds_box", bounds_box, BOUNDS_BOXES)
         X, _, eps = check_certify_inputs(network, xv[None], np.array([label]), eps)
-        lo, hi = input_box(X[0], eps)
         if layer_bounds is None:
             lb = sdp_layer_bounds(network, X[0], eps, bounds, bounds_box)
             self.bounds_method = bounds
         else:
-            lb = _check_layer_bounds(network, layer_bounds, lo, hi)
+            lb = _check_layer_bounds(network, layer_bounds, *input_box(X[0], eps))
             self.bounds_method = "given"
         self.network = network
         self.x = X[0]

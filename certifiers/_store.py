@@ -168,6 +168,28 @@ def read_results(path) -> tuple[dict | None, list[dict]]:
     return (None if header is None else header.get("config")), list(records.values())
 
 
+def reproducible(records) -> list[dict]:
+    """What two runs of the same work must agree on: the records without their ``time`` fields (at any depth;
+    measured, so they differ between runs), sorted by (method, index, target).
+
+    Examples
+    --------
+    >>> reproducible([{"method": "ibp", "index": 1, "time": 0.2},
+    ...               {"method": "ibp", "index": 0, "time": 0.1, "targets": {"3": {"time": 1.0, "rounds": 4}}}])
+    [{'method': 'ibp', 'index': 0, 'targets': {'3': {'rounds': 4}}}, {'method': 'ibp', 'index': 1}]
+    """
+
+    def without_times(value):
+        if isinstance(value, dict):
+            return {k: without_times(v) for k, v in value.items() if k != "time"}
+        if isinstance(value, list):
+            return [without_times(v) for v in value]
+        return value
+
+    return sorted((without_times(r) for r in records),
+                  key=lambda r: (r.get("method", ""), r.get("index", -1), r.get("target", -1)))
+
+
 class ResultStore:
     """An append-only, crash-safe JSON-lines store of finished results (see the module docstring).
 

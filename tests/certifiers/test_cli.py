@@ -18,6 +18,7 @@ import certifiers
 from certifiers import _demo
 from certifiers import cli as ccli
 from certifiers._network import ReLUNetwork
+from certifiers._store import reproducible
 from sdpsolve import cli
 
 CONTRACT_KEYS = {"index", "label", "predicted", "bounds", "bound_kind", "method", "eps", "time"}
@@ -67,15 +68,6 @@ def _records(path):
     header = json.loads(lines[0])
     assert "sdpsolve_results" in header, lines[0]
     return header, [json.loads(ln) for ln in lines[1:]]
-
-
-def _without_times(value):
-    """``value`` without its ``time`` fields, at any depth (measured, so they differ between runs)."""
-    if isinstance(value, dict):
-        return {k: _without_times(v) for k, v in value.items() if k != "time"}
-    if isinstance(value, list):
-        return [_without_times(v) for v in value]
-    return value
 
 
 def _by_method(records):
@@ -202,13 +194,7 @@ def test_workers_give_the_same_records(capsys, files, tmp_path):
     code, _, err = _certify(capsys, files, *common, "--out", str(parallel), "--workers", "2", "--cache-dir", empty[1])
     assert code == 0, err
 
-    def strip(path):
-        return sorted(
-            ({k: v for k, v in r.items() if k != "time"} for r in _records(path)[1]),
-            key=lambda r: (r["method"], r["index"]),
-        )
-
-    a, b = strip(serial), strip(parallel)
+    a, b = reproducible(_records(serial)[1]), reproducible(_records(parallel)[1])
     assert len(a) == 3 * N
     assert a == b
     assert _records(serial)[0]["config"] == _records(parallel)[0]["config"]
@@ -252,9 +238,9 @@ def test_sdpcert_records_do_not_depend_on_batching(files):
             assert sorted(calls) == sorted([("ibp", 5)] + [("sdp-cert", 1)] * 5)
         else:
             assert sorted(calls) == [("ibp", 2), ("ibp", 3), ("sdp-cert", 2), ("sdp-cert", 3)]
-        runs.append(_without_times(out))
+        assert all([r["index"] for r in recs] == list(range(5)) for recs in out.values())  # in index order
+        runs.append({m: reproducible(recs) for m, recs in out.items()})
     assert runs[0] == runs[1] == runs[2]
-    assert [r["index"] for r in runs[0]["sdp-cert"]] == list(range(5))
 
 
 def test_attack_seed_changes_random_starts(capsys, files, tmp_path):

@@ -23,9 +23,10 @@ import pytest
 
 from certifiers import _distributed
 from certifiers import cli as ccli
+from certifiers._store import reproducible
 from sdpsolve import cli
 
-from .test_cli import N, _certify, _records, _without_times, files  # noqa: F401  (files: the shared fixture)
+from .test_cli import N, _certify, _records, files  # noqa: F401  (files: the shared fixture)
 
 needs_distributed = pytest.mark.skipif(
     not _distributed.is_available(), reason='Dask distributed is not installed (pip install "sdpsolve[distributed]")'
@@ -33,10 +34,6 @@ needs_distributed = pytest.mark.skipif(
 METHODS = ["ibp", "crown", "grad-cert", "pgd"]
 EPS = 0.04
 BATCH = 7  # 24 examples: batches at 0, 7, 14, 21
-
-
-def _strip(records):
-    return sorted((_without_times(r) for r in records), key=lambda r: (r["method"], r["index"]))
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +138,7 @@ def _check_same_as_serial(out, seen, serial):
     assert sorted(seen) == sorted((m, i) for m in METHODS for i in range(N)), "each record reported exactly once"
     for m in METHODS:
         assert [r["index"] for r in out[m]] == list(range(N)), f"{m}: returned records not in index order"
-    assert _strip(r for m in METHODS for r in out[m]) == _strip(r for m in METHODS for r in serial[m])
+    assert reproducible(r for m in METHODS for r in out[m]) == reproducible(r for m in METHODS for r in serial[m])
 
 
 @needs_distributed
@@ -166,7 +163,7 @@ def test_cli_store_through_dask_equals_serial_store(capsys, files, cluster, tmp_
     h2, r2 = _records(dask_out)
     assert h1["config"] == h2["config"]
     assert len(r2) == len({r["key"] for r in r2}) == len(METHODS) * N
-    assert _strip(r1) == _strip(r2)
+    assert reproducible(r1) == reproducible(r2)
     assert {r["key"] for r in r1} == {r["key"] for r in r2}
 
     # the summary tables agree (method, error, value, bound kind; the time columns aside)

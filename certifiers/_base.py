@@ -77,6 +77,11 @@ class Certifier(ABC):
     #: that takes seconds per example takes 1, so that its work spreads evenly over the workers, each example
     #: is stored as soon as it is done, and a killed run loses at most the examples in flight
     default_batch_size: ClassVar[int] = 100
+    #: False for plugins whose examples cost well under a millisecond each once prepared (a closed-form
+    #: evaluation): with ``--workers`` or ``--scheduler`` their batches run in the calling process, since
+    #: starting a worker process (seconds: Python, numpy, torch) and sending it the prepared plugin costs more
+    #: than the work; the preparation itself may still use the workers (Grad-cert's pair SDPs)
+    runs_in_workers: ClassVar[bool] = True
 
     def __init__(self, **options):
         self.options = options

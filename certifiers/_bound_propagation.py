@@ -734,6 +734,7 @@ class IntervalCertifier(_BoundPropagationCertifier):
     name = "ibp"
     method = "ibp"
     description = "interval bound propagation (closed form, any depth)"
+    runs_in_workers = False  # about 0.2 ms per example on a 784-500-10 network
 
 
 @register

@@ -853,6 +853,7 @@ class GradCert(Certifier):
 
     name = "grad-cert"
     description = "ICLR 2018 SDP certificate for one-hidden-layer networks: one SDP per class pair, then a lookup."
+    runs_in_workers = False  # the lookup takes about 0.1 ms per example; `workers` serves the pair SDPs
 
     def __init__(
         self,

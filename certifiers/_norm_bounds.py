@@ -108,3 +108,4 @@ class FrobeniusBound(_NormBound):
     name = "frobenius"
     norm = "frobenius"
     description = "Frobenius-norm bound (ICLR 2018; one hidden layer)"
+    runs_in_workers = False  # under 0.1 ms per example on a 784-500-10 network

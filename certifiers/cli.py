@@ -16,9 +16,11 @@ of ``--batch-size``, by default the plugin's ``default_batch_size`` (100 for met
 1 for sdp-cert, which takes seconds per example); with ``--workers N`` the batches run in N processes
 (``spawn``), each with the prepared plugins, and give the same records as a serial run (the attacks' random
 starts are seeded per batch from ``--seed`` and the first index of the batch, so they do not depend on which
-process ran the batch).
+process ran the batch). Methods whose examples cost less than starting a worker (plugins with
+``runs_in_workers = False``: grad-cert's lookup, ibp, frobenius) run their batches in this process, while the
+workers start and work on the others.
 
-With ``--scheduler ADDRESS`` the batches run on a Dask distributed cluster instead (the optional extra
+With ``--scheduler ADDRESS`` those batches run on a Dask distributed cluster instead (the optional extra
 ``pip install "sdpsolve[distributed]"``; see :mod:`certifiers._distributed`): the network and the prepared
 plugins are sent to the workers once, records are stored as each batch finishes (in any order), a batch whose
 worker dies is run again. ``--scheduler local`` starts a local cluster of ``--workers`` processes; with an
@@ -542,7 +544,8 @@ def certify_examples(
         example while fast ones keep their whole-array speed.
     workers : int
         Processes; 1 runs in this process. With ``scheduler="local"``: the workers of the local cluster;
-        with any other ``scheduler`` it must be 1.
+        with any other ``scheduler`` it must be 1. With workers or a scheduler, the batches of plugins with
+        ``runs_in_workers = False`` (closed-form methods) still run in this process, while the workers start.
     threads : int, optional
         Threads per process for torch and BLAS (default: as they are when serial; cpu_count // workers
         in worker processes and in a local Dask cluster; as the workers have them on another cluster).
@@ -573,14 +576,19 @@ def certify_examples(
             f"batches), got {workers}."
         )
     indices = np.arange(N) if indices is None else np.asarray(indices, dtype=np.int64)
-    runnable = _batches(X, y, indices, plans, batch_size, done)
+    # the batches run in this process (all of them when serial) and those for the workers or the cluster: the
+    # methods whose examples cost less than starting a worker and sending it the plugin stay here
+    serial, registry = scheduler is None and workers <= 1, _registry()
+    stays = [serial or not registry[plan.name].runs_in_workers for plan in plans]
+    here = _batches(X, y, indices, [p for p, s in zip(plans, stays) if s], batch_size, done)
+    away = _batches(X, y, indices, [p for p, s in zip(plans, stays) if not s], batch_size, done)
     out: dict[str, list[dict]] = {plan.name: [] for plan in plans}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         total = N * len(plans)
-        pending = sum(len(rows) for batch in runnable for rows in batch[4].values())
+        pending = sum(len(rows) for batch in here + away for rows in batch[4].values())
         bar = tqdm(total=total, initial=total - pending, desc="certify", unit="result", file=sys.stderr,
                    dynamic_ncols=True)
 
@@ -592,28 +600,33 @@ def certify_examples(
             if bar is not None:
                 bar.update(len(records))
 
-    try:
-        if scheduler is not None and runnable:
-            from ._distributed import local_threads, open_client, run_batches
+    def run_here(batches, threads_here):
+        with limit_threads(threads_here):
+            for batch in batches:
+                collect(batch, _run_batch(network, plans, eps, batch))
 
-            client, close = open_client(scheduler, workers=workers)
-            try:
-                per_task = local_threads(scheduler, workers, threads)
-                # closing: a failure while storing cancels the batches still running on the cluster
-                with closing(run_batches(client, network, list(plans), eps, runnable, threads=per_task)) as results:
-                    for batch, result in results:
-                        collect(batch, result)
-            finally:
-                close()
-        elif workers <= 1 or len(runnable) <= 1:
-            with limit_threads(threads):
-                for batch in runnable:
-                    collect(batch, _run_batch(network, plans, eps, batch))
+    try:
+        if scheduler is not None:
+            run_here(here, threads)
+            if away:
+                from ._distributed import local_threads, open_client, run_batches
+
+                client, close = open_client(scheduler, workers=workers)
+                try:
+                    per_task = local_threads(scheduler, workers, threads)
+                    # closing: a failure while storing cancels the batches still running on the cluster
+                    with closing(run_batches(client, network, list(plans), eps, away, threads=per_task)) as results:
+                        for batch, result in results:
+                            collect(batch, result)
+                finally:
+                    close()
+        elif len(away) <= 1:  # no pool for a single batch
+            run_here(here + away, threads)
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            n = min(workers, len(runnable))
+            n = min(workers, len(away))
             per_worker = threads if threads is not None else max(1, (os.cpu_count() or 1) // n)
             with ProcessPoolExecutor(
                 max_workers=n,
@@ -621,8 +634,14 @@ def certify_examples(
                 initializer=_init_worker,
                 initargs=(network, list(plans), eps, per_worker),
             ) as pool:
-                for batch, result in zip(runnable, pool.map(_worker_batch, runnable)):
-                    collect(batch, result)
+                try:
+                    results = pool.map(_worker_batch, away)
+                    run_here(here, per_worker)  # while the workers start
+                    for batch, result in zip(away, results):
+                        collect(batch, result)
+                except BaseException:  # e.g. the store failed or Ctrl-C: the batches not started are dropped
+                    pool.shutdown(cancel_futures=True)
+                    raise
     finally:
         if bar is not None:
             bar.close()

@@ -243,6 +243,76 @@ def test_sdpcert_records_do_not_depend_on_batching(files):
     assert runs[0] == runs[1] == runs[2]
 
 
+def test_closed_form_methods_run_in_this_process(files, monkeypatch):
+    """With --workers, the methods whose examples cost less than a worker's start (runs_in_workers False:
+    grad-cert, ibp, frobenius) run their batches in this process, the others (pgd here) in the pool; the records
+    equal a serial run's. A run of closed-form methods only starts no pool at all."""
+    import concurrent.futures
+
+    registry = ccli._registry()
+    assert {n for n, cls in registry.items() if not cls.runs_in_workers} == {"grad-cert", "ibp", "frobenius"}
+    plans, _ = ccli.plan_methods(["ibp", "pgd", "grad-cert"], seed=3, cache_dir=files["cache"])
+    ccli.prepare_methods(plans, files["net"])
+    X, y, eps = files["X"], files["y"], 0.04
+    serial = ccli.certify_examples(files["net"], X, y, eps, plans, batch_size=5, threads=1)
+
+    here = []
+    run_batch = ccli._run_batch
+
+    def spy(network, plans_, eps_, batch):
+        here.extend((m, int(batch[3][k])) for m, rows in batch[4].items() for k in rows)
+        return run_batch(network, plans_, eps_, batch)
+
+    monkeypatch.setattr(ccli, "_run_batch", spy)  # this process only: the spawned workers import their own
+    parallel = ccli.certify_examples(files["net"], X, y, eps, plans, batch_size=5, workers=2, threads=1)
+    assert sorted(here) == sorted((m, i) for m in ("ibp", "grad-cert") for i in range(N))
+    assert {m: reproducible(r) for m, r in parallel.items()} == {m: reproducible(r) for m, r in serial.items()}
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started for closed-form methods")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    cheap = [p for p in plans if p.name != "pgd"]
+    alone = ccli.certify_examples(files["net"], X, y, eps, cheap, batch_size=5, workers=2, threads=1)
+    assert {m: reproducible(r) for m, r in alone.items()} == {m: reproducible(serial[m]) for m in alone}
+
+
+class _MarksItsBatches(certifiers.Certifier):
+    """Interval bounds, after leaving a file per batch in ``folder`` and sleeping ``seconds`` (not registered)."""
+
+    name = "marks-its-batches"
+
+    def __init__(self, folder: str, seconds: float):
+        super().__init__(folder=folder, seconds=seconds)
+
+    def bound_margins(self, network, X, y, eps):
+        import time
+        from pathlib import Path
+
+        Path(self.options["folder"], f"{X.sum():.12f}").touch()
+        time.sleep(self.options["seconds"])
+        return certifiers.get_certifier("ibp").bound_margins(network, X, y, eps)
+
+
+def test_failure_while_storing_drops_the_batches_not_started(files, tmp_path, monkeypatch):
+    """When storing a batch fails, the process pool's batches not yet started are cancelled (the error comes
+    at once instead of after the whole run)."""
+    registry = dict(ccli._registry(), **{_MarksItsBatches.name: _MarksItsBatches})
+    monkeypatch.setattr(ccli, "_registry", lambda: registry)
+    folder = tmp_path / "batches"
+    folder.mkdir()
+    plan = ccli.MethodPlan(_MarksItsBatches.name, False, {}, instance=_MarksItsBatches(str(folder), 0.2))
+
+    def fail(method, records):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        ccli.certify_examples(files["net"], files["X"], files["y"], 0.04, [plan], batch_size=1, workers=2,
+                              threads=1, on_records=fail)
+    ran = len(list(folder.iterdir()))
+    assert 1 <= ran <= N // 2, f"{ran} of {N} batches ran after the first one failed to store"
+
+
 def test_attack_seed_changes_random_starts(capsys, files, tmp_path):
     """--seed reaches the attack: two seeds give different PGD margins (so the workers test is not vacuous)."""
     runs = []

@@ -151,6 +151,23 @@ def test_local_cluster_gives_the_serial_records(files, plans, serial, cluster): 
 
 
 @needs_distributed
+def test_closed_form_methods_run_in_the_client(files, plans, serial, cluster, monkeypatch):  # noqa: F811
+    """ibp and grad-cert (runs_in_workers False) run in this process; crown and pgd go to the cluster."""
+    _, client = cluster
+    here = set()
+    run_batch = ccli._run_batch
+
+    def spy(network, plans_, eps_, batch):
+        here.update(batch[4])
+        return run_batch(network, plans_, eps_, batch)
+
+    monkeypatch.setattr(ccli, "_run_batch", spy)  # the cluster's worker processes do not see it
+    out, seen = _run(files, plans, client)
+    assert here == {"ibp", "grad-cert"}
+    _check_same_as_serial(out, seen, serial)
+
+
+@needs_distributed
 def test_cli_store_through_dask_equals_serial_store(capsys, files, cluster, tmp_path):  # noqa: F811
     cl, _ = cluster
     serial_out, dask_out = tmp_path / "serial.jsonl", tmp_path / "dask.jsonl"

@@ -329,15 +329,14 @@ def ceiling_table() -> str:
            f"--max-iter {s['max_iter']} --repeat {s['repeat']}` (sdp-cert on {s['network']}, ε = {s['eps']}, one "
            f"thread per process, rounds interleaved). Machine: {_machine(m, at_end=True)}.", "",
            "| configuration | seconds per process, median | runs (s) |", "|---|---|---|"]
-    rows = (("alone", f"one process alone, {n} examples", d["alone_s"]),
-            ("two at once", f"two processes at once, each the same {n} examples", d["two_at_once_s"]),
-            ("pool", f"`--workers 2` process pool, the {n} examples twice over ({2 * n})", d["pool_s"]),
-            ("loop alone", "pure-Python loop, alone", None),
-            ("loop two at once", "pure-Python loop, two at once", None))
-    for key, label, med in rows:
+    rows = (("alone", f"one process alone, {n} examples"),
+            ("two at once", f"two processes at once, each the same {n} examples"),
+            ("pool", f"`--workers 2` process pool, the {n} examples twice over ({2 * n})"),
+            ("loop alone", "pure-Python loop, alone"),
+            ("loop two at once", "pure-Python loop, two at once"))
+    for key, label in rows:
         walls = [r["wall"] for reports in d["runs"][key] for r in reports]
-        med = statistics.median(walls) if med is None else med
-        out.append(f"| {label} | {med:.1f} | {', '.join(f'{w:.1f}' for w in walls)} |")
+        out.append(f"| {label} | {statistics.median(walls):.1f} | {', '.join(f'{w:.1f}' for w in walls)} |")
     rounds = ", ".join(f"{100 * (x - 1):+.0f}%" for x in d["slowdown_per_round"])
     pool_rounds = ", ".join(f"{x:.2f}" for x in d["pool_speedup_per_round"])
     loop_rounds = ", ".join(f"{100 * (x - 1):+.0f}%" for x in d["loop_slowdown_per_round"])

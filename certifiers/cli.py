@@ -578,7 +578,8 @@ def certify_examples(
     indices = np.arange(N) if indices is None else np.asarray(indices, dtype=np.int64)
     # the batches run in this process (all of them when serial) and those for the workers or the cluster: the
     # methods whose examples cost less than starting a worker and sending it the plugin stay here
-    serial, registry = scheduler is None and workers <= 1, _registry()
+    serial = scheduler is None and workers <= 1
+    registry = _registry()
     stays = [serial or not registry[plan.name].runs_in_workers for plan in plans]
     here = _batches(X, y, indices, [p for p, s in zip(plans, stays) if s], batch_size, done)
     away = _batches(X, y, indices, [p for p, s in zip(plans, stays) if not s], batch_size, done)

@@ -102,29 +102,32 @@ def _random_net(sizes, rng) -> ReLUNetwork:
     return ReLUNetwork(weights, biases)
 
 
-def workloads(args) -> list[dict]:
-    """(method, network, examples, options) of the benchmark; the shared networks when present."""
-    folder = Path(args.data_dir)
-    have = all((folder / f).exists() for f in ("grad_nn.npz", f"{args.sdp_net}.npz", "mnist_test.npz"))
+def workloads(methods, *, data_dir=DATA, sdp_net: str = "grad_nn", count: int = 16, gradcert_count: int = 10000,
+              max_iter: int = 80, time_limit: float = TIME_LIMIT, cache_dir=None,
+              gradcert_cached: bool = False) -> list[dict]:
+    """(method, network, examples, options) of each of ``methods`` ("grad-cert", "sdp-cert"), with the options of
+    :func:`main`'s flags of the same names; the shared networks when present."""
+    folder = Path(data_dir)
+    have = all((folder / f).exists() for f in ("grad_nn.npz", f"{sdp_net}.npz", "mnist_test.npz"))
     if have:
         data = np.load(folder / "mnist_test.npz")
         X = data["X"].reshape(len(data["X"]), -1).astype(np.float64)
         y = data["y"].astype(np.int64)
         grad_net, grad_name = from_npz(folder / "grad_nn.npz"), "Grad-NN"
-        sdp_net, sdp_name = from_npz(folder / f"{args.sdp_net}.npz"), SDP_NETS[args.sdp_net]
+        sdp_model, sdp_name = from_npz(folder / f"{sdp_net}.npz"), SDP_NETS[sdp_net]
         Xg, yg, Xs, ys = X, y, X, y
     else:
         print(f"{folder} not found: using small random networks embedded in this script")
         rng = np.random.default_rng(0)
         grad_net, grad_name = _random_net([64, 32, 10], rng), "random 64-32-10"
-        sdp_net, sdp_name = _random_net([32, 24, 16, 10], rng), "random 32-24-16-10"
-        Xg = rng.random((args.gradcert_count, 64))
+        sdp_model, sdp_name = _random_net([32, 24, 16, 10], rng), "random 32-24-16-10"
+        Xg = rng.random((gradcert_count, 64))
         yg = grad_net.predict(Xg)
-        Xs = rng.random((args.count, 32))
-        ys = sdp_net.predict(Xs)
+        Xs = rng.random((count, 32))
+        ys = sdp_model.predict(Xs)
     out = []
-    if "grad-cert" in args.methods:
-        n = min(args.gradcert_count, len(yg))
+    if "grad-cert" in methods:
+        n = min(gradcert_count, len(yg))
         out.append(
             {
                 "method": "grad-cert",
@@ -133,21 +136,21 @@ def workloads(args) -> list[dict]:
                 "X": Xg[:n],
                 "y": yg[:n],
                 "batch_size": 100,
-                "options": {"cache_dir": args.cache_dir} if args.cache_dir else {},
-                "fresh_prepare": not args.gradcert_cached,
+                "options": {"cache_dir": cache_dir} if cache_dir else {},
+                "fresh_prepare": not gradcert_cached,
             }
         )
-    if "sdp-cert" in args.methods:
-        n = min(args.count, len(ys))
+    if "sdp-cert" in methods:
+        n = min(count, len(ys))
         out.append(
             {
                 "method": "sdp-cert",
                 "network": sdp_name,
-                "net": sdp_net,
+                "net": sdp_model,
                 "X": Xs[:n],
                 "y": ys[:n],
                 "batch_size": 1,
-                "options": {"max_iter": args.max_iter, "time_limit": args.time_limit},
+                "options": {"max_iter": max_iter, "time_limit": time_limit},
                 "fresh_prepare": False,
             }
         )
@@ -399,7 +402,10 @@ def main(argv=None) -> int:
         f"{' '.join(f'{x:.2f}' for x in info['load_average_at_start'])}"
     )
     rows = []
-    for w in workloads(args):
+    chosen = workloads(args.methods, data_dir=args.data_dir, sdp_net=args.sdp_net, count=args.count,
+                       gradcert_count=args.gradcert_count, max_iter=args.max_iter, time_limit=args.time_limit,
+                       cache_dir=args.cache_dir, gradcert_cached=args.gradcert_cached)
+    for w in chosen:
         rows += run_workload(w, args.workers, args.dask_workers if dask else [], args.repeat,
                              compare_saturation=dask and args.compare_saturation)
     for r in rows:

@@ -273,6 +273,34 @@ def dask_overhead_table() -> str:
     return "\n".join(out)
 
 
+def dask_runs_table() -> str:
+    d = _load("dask_vs_pool_runs.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/dask_vs_pool_runs.py`_"
+    s = d["settings"]
+    out = [f"Command: `.venv/bin/python bench/dask_vs_pool_runs.py --count {s['count']} --sdp-net {s['sdp_net']} "
+           f"--max-iter {s['max_iter']} --workers {s['workers']} --rounds {s['rounds']}` (sdp-cert on {s['network']}, "
+           f"ε = {s['eps']}, {s['workers']} workers of one thread, each run's start inside its timing; pool and Dask "
+           f"adjacent in every round, the order alternating; certified error {100 * d['certified_error']:.1f}%, same "
+           f"records in every run: {'yes' if d['same_records'] else 'NO'}). "
+           f"Machine: {_machine(d['machine'], at_end=True)}.",
+           "", "| Dask against the process pool, per round | median | confidence interval of the median | mean "
+           "| range | rounds Dask slower |", "|---|---|---|---|---|---|"]
+    for key, label in (("wall", "wall time"),
+                       ("examples_own_time", "examples' own time (the host's speed, and what runs inside an example)"),
+                       ("wall_per_example_second", "wall time per second of example work (the executor's part)")):
+        r = d[key]
+        out.append(f"| {label} | {r['median_pct']:+.1f}% | {r['ci_low_pct']:+.1f}% .. {r['ci_high_pct']:+.1f}% "
+                   f"({100 * r['ci_coverage']:.1f}%) | {r['mean_pct']:+.1f}% | {r['min_pct']:+.1f}% .. "
+                   f"{r['max_pct']:+.1f}% | {r['positive']} / {s['rounds']} |")
+    walls = {m: [x["wall"] for x in runs] for m, runs in d["runs"].items()}
+    out += ["", "Wall times (s), round by round: " + "; ".join(
+        f"{m} {', '.join(f'{x:.1f}' for x in w)} (median {statistics.median(w):.1f})" for m, w in walls.items())
+        + ". Per round, Dask's wall time against the pool's: "
+        + ", ".join(f"{x:+.1f}%" for x in d["wall_pct_by_round"]) + "."]
+    return "\n".join(out)
+
+
 def dask_busy_table() -> str:
     d = _load("dask_busy_workers.json")
     if not d:
@@ -353,7 +381,8 @@ def ceiling_table() -> str:
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
             "throughput": throughput_table, "dask-overhead": dask_overhead_table,
-            "dask-busy": dask_busy_table, "unclipped": unclipped_table, "ceiling": ceiling_table}
+            "dask-busy": dask_busy_table, "dask-runs": dask_runs_table, "unclipped": unclipped_table,
+            "ceiling": ceiling_table}
 
 
 def render(text: str) -> str:

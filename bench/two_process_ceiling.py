@@ -38,22 +38,17 @@ import os
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.certify_throughput import DATA, EPS, SDP_NETS, machine, workloads  # noqa: E402
-from bench.reproduce_sdpcert import TIME_LIMIT  # noqa: E402
+from bench.certify_throughput import EPS, SDP_NETS, machine, workloads  # noqa: E402
 
 
 def _workload(sdp_net: str, count: int, max_iter: int) -> dict:
-    args = SimpleNamespace(data_dir=str(DATA), sdp_net=sdp_net, methods=["sdp-cert"], count=count,
-                           gradcert_count=0, cache_dir=None, max_iter=max_iter, time_limit=TIME_LIMIT,
-                           gradcert_cached=True)
-    return workloads(args)[0]
+    return workloads(["sdp-cert"], sdp_net=sdp_net, count=count, max_iter=max_iter)[0]
 
 
 def _certify(sdp_net: str, count: int, max_iter: int, pool: bool, ready, start, results) -> None:

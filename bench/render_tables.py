@@ -238,7 +238,8 @@ def throughput_table() -> str:
             "(starting the workers, the idle tail), apart from how fast the host runs each example. Host calibration: "
             "a fixed single-thread loop "
             "timed before each run (median); this virtual machine's host is shared and its speed drifts by tens of "
-            "per cent."]
+            "per cent, so a few rounds of this table cannot resolve an overhead of a few per cent: Dask's overhead "
+            "is measured in paired whole runs by `bench/dask_vs_pool_runs.py` (next table)."]
     return "\n".join(out)
 
 

@@ -119,11 +119,12 @@ def main(argv=None) -> int:
         for mode in MODES if rnd % 2 == 0 else MODES[::-1]:
             run, records = _run_config(w, mode, args.workers, plans)
             first = records if first is None else first
-            same &= records == first
+            agrees = records == first
+            same &= agrees
             runs[mode].append(run)
             start = "" if run["start"] is None else f"{run['start']:.2f}"
             print(f"{rnd + 1:>5} {mode:<10} {start:>8} {run['wall']:8.2f} {run['example_seconds']:10.1f} "
-                  f"{run['calibration_s']:7.3f} {'yes' if records == first else 'NO':>5}", flush=True)
+                  f"{run['calibration_s']:7.3f} {'yes' if agrees else 'NO':>5}", flush=True)
     pool, dask = runs["processes"], runs["dask"]
     wall = [100 * (d["wall"] / p["wall"] - 1) for p, d in zip(pool, dask)]
     own = [100 * (d["example_seconds"] / p["example_seconds"] - 1) for p, d in zip(pool, dask)]

@@ -1,6 +1,6 @@
 """Benchmark: throughput of ``sdpsolve certify`` on local processes and on a Dask LocalCluster.
 
-The same examples are certified by :func:`certifiers.cli.certify_examples` (what ``sdpsolve certify`` runs) in
+The same examples are certified by :func:`certifiers.engine.certify_examples` (what ``sdpsolve certify`` runs) in
 four ways, one after the other in one run:
 
 * ``processes``, 1 worker — in this process (``--workers 1``, the serial baseline);
@@ -67,10 +67,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench._machine import cpu_model  # noqa: E402
 from bench.reproduce_sdpcert import TIME_LIMIT  # noqa: E402
-from certifiers import cli as ccli  # noqa: E402
-from certifiers._distributed import LOCAL_SCHEDULER_CONFIG  # noqa: E402
-from certifiers._network import ReLUNetwork, from_npz  # noqa: E402
-from certifiers._store import reproducible  # noqa: E402
+from certifiers import ReLUNetwork, engine, from_npz  # noqa: E402
+from certifiers.engine import LOCAL_SCHEDULER_CONFIG, reproducible  # noqa: E402
+from sdpsolve import limit_threads  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 EPS = 0.1
@@ -171,7 +170,7 @@ def _dask_cluster(n: int, mode: str = "dask"):
     import dask
     import distributed
 
-    from certifiers._distributed import start_local_cluster
+    from certifiers.engine import start_local_cluster
 
     cluster = start_local_cluster(n)  # what `--scheduler local` starts
     if mode == DASK_DEFAULT_SATURATION:  # Dask's own value (this process's config); read at every assignment
@@ -190,20 +189,20 @@ def _cpu_seconds() -> float:
 def _import_package() -> None:
     import torch  # noqa: F401
 
-    import certifiers.cli  # noqa: F401
+    import certifiers  # noqa: F401
 
 
 def _plans(w: dict, workers: int):
     """Plans of the workload's method; with ``fresh_prepare`` no cache and ``workers`` processes to prepare."""
     options = dict(w["options"], **({"cache": False} if w["fresh_prepare"] else {}))
-    plans, _ = ccli.plan_methods([w["method"]], workers=workers, extra={w["method"]: options})
+    plans, _ = engine.plan_methods([w["method"]], workers=workers, extra={w["method"]: options})
     return plans
 
 
 def _prepare(plans, net) -> tuple[float, bool | None]:
     start = time.perf_counter()
-    with ccli.limit_threads(1):
-        ccli.prepare_methods(plans, net)
+    with limit_threads(1):
+        engine.prepare_methods(plans, net)
     table = getattr(plans[0].instance, "table", None)
     return time.perf_counter() - start, (bool(table(net).from_cache) if callable(table) else None)
 
@@ -233,7 +232,7 @@ def _run_config(w: dict, mode: str, k: int, plans) -> tuple[dict, list]:
         if w["fresh_prepare"]:
             plans = _plans(w, k)
             prepare, from_cache = _prepare(plans, w["net"])
-        out = ccli.certify_examples(
+        out = engine.certify_examples(
             w["net"],
             w["X"],
             w["y"],
@@ -390,7 +389,7 @@ def main(argv=None) -> int:
         parser.error("--workers and --dask-workers must be >= 1")
     dask = not args.no_dask and bool(args.dask_workers)
     if dask:
-        from certifiers._distributed import is_available
+        from certifiers.engine import is_available
 
         if not is_available():
             print('Dask distributed is not installed (pip install "sdpsolve[distributed]"): local processes only')

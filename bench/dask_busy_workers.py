@@ -8,7 +8,7 @@ rounds:
 * ``processes`` — a ``spawn`` process pool with one BLAS thread per process (what ``--workers`` runs);
 * ``dask (Dask's defaults)`` — a local cluster whose workers keep Dask's event-loop settings;
 * ``dask (--scheduler local)`` — the local cluster that ``--scheduler local`` starts
-  (:data:`certifiers._distributed.QUIET_WORKER_CONFIG`).
+  (:data:`certifiers.engine._dask.QUIET_WORKER_CONFIG`).
 
 Unlike the certification benchmarks, the work per second of a fixed loop does not depend on which examples a
 worker drew, and all cores are busy, so the cost of Dask's own threads and processes shows directly. The CPU
@@ -80,7 +80,7 @@ def _rate(name: str, workers: int, seconds: float) -> tuple[float, float]:
             return _timed(lambda: sum(pool.map(busy_loop, [seconds] * workers)), seconds)
     import distributed
 
-    from certifiers._distributed import start_local_cluster
+    from certifiers.engine import start_local_cluster
 
     with (start_local_cluster(workers, quiet_workers=name == EXECUTORS[2]) as cluster,
           distributed.Client(cluster, set_as_default=False) as client):

@@ -4,12 +4,12 @@
 per cent between runs, which hides an effect of a few per cent. Here the same example is certified, one
 right after the other, on warm one-process executors, and each example's times are compared pairwise:
 
-* ``processes`` — a one-process ``spawn`` pool running :func:`certifiers.cli._worker_batch` (what
+* ``processes`` — a one-process ``spawn`` pool running :func:`certifiers.engine._executors._worker_batch` (what
   ``--workers N`` runs in each process);
 * ``dask (Dask's defaults)`` — a one-worker local cluster whose workers keep Dask's event-loop settings
   (statistical profiler every 10 ms, a 20 ms tick, memory monitor every 100 ms);
 * ``dask (--scheduler local)`` — the local cluster that ``--scheduler local`` starts
-  (:data:`certifiers._distributed.QUIET_WORKER_CONFIG`).
+  (:data:`certifiers.engine._dask.QUIET_WORKER_CONFIG`).
 
 and, as a control, the pool worker running the same task in a second thread of its process
 (``processes, task in a second thread``), as a Dask worker runs its tasks outside its main thread.
@@ -23,8 +23,8 @@ default), so every executor does the same work (the records are checked equal).
 
 Those wall-clock ratios still carry the host's drift (the same example on the same executor varies by ±10–20%
 from one run to the next). So each task also runs inside :func:`_measured`, which reads the worker's own clocks
-around the real task function (:func:`certifiers.cli._worker_batch` in the pool, the task
-:func:`certifiers._distributed._batch_task` that :func:`certifiers._distributed.run_batches` submits on Dask) and
+around the real task function (:func:`certifiers.engine._executors._worker_batch` in the pool, the task
+:func:`certifiers.engine._dask._batch_task` that :func:`certifiers.engine._dask.run_batches` submits on Dask) and
 splits the example's wall time into
 
 * ``task CPU`` — CPU time of the thread running the certification: the computation itself, the same work on
@@ -71,9 +71,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.certify_throughput import DATA, EPS, SDP_NETS, _random_net, machine  # noqa: E402
-from certifiers import cli as ccli  # noqa: E402
+from certifiers import engine  # noqa: E402
 from certifiers._network import from_npz  # noqa: E402
-from certifiers._store import reproducible  # noqa: E402
+from certifiers.engine import _executors, reproducible  # noqa: E402  (_executors: its task functions are timed)
 
 EXECUTORS = ("processes", "dask (Dask's defaults)", "dask (--scheduler local)")
 #: a control: the same pool worker running the task in a second thread, as a Dask worker runs its tasks
@@ -126,7 +126,7 @@ def _import_package():
     """What a worker imports before its first example (the pool's initialiser imports the same)."""
     import torch  # noqa: F401
 
-    import certifiers.cli  # noqa: F401
+    import certifiers  # noqa: F401
 
 
 def _pid() -> int:
@@ -134,8 +134,8 @@ def _pid() -> int:
 
 
 def _payload(net, plans):
-    """What :func:`certifiers._distributed.run_batches` scatters to the workers."""
-    from certifiers._distributed import _Payload
+    """What :func:`certifiers.engine._dask.run_batches` scatters to the workers."""
+    from certifiers.engine._dask import _Payload
 
     return _Payload(net, list(plans), EPS, 1, uuid.uuid4().hex[:12])
 
@@ -143,7 +143,7 @@ def _payload(net, plans):
 def _start_pool(n: int, net, plans):
     """A started ``n``-process spawn pool whose workers have all run their initialiser (what ``--workers n`` runs)."""
     pool = ProcessPoolExecutor(
-        n, mp_context=multiprocessing.get_context("spawn"), initializer=ccli._init_worker,
+        n, mp_context=multiprocessing.get_context("spawn"), initializer=_executors._init_worker,
         initargs=(net, list(plans), EPS, 1),
     )
     seen = set()
@@ -156,7 +156,7 @@ def start_costs(net, plans, rounds: int, workers: int = 2) -> dict:
     """Seconds until each executor of ``workers`` processes can take an example, ``rounds`` times each, alternately."""
     import distributed
 
-    from certifiers._distributed import start_local_cluster
+    from certifiers.engine import start_local_cluster
 
     out = {EXECUTORS[0]: [], EXECUTORS[2]: []}
     for r in range(rounds):
@@ -185,7 +185,7 @@ class _Executors:
     def __init__(self, net, plans):
         import distributed
 
-        from certifiers._distributed import start_local_cluster
+        from certifiers.engine import start_local_cluster
 
         self.pool = _start_pool(1, net, plans)
         self.clusters = {}
@@ -196,11 +196,11 @@ class _Executors:
             self.clusters[name] = (cluster, client, client.scatter(payload, broadcast=True, hash=False))
 
     def run(self, name: str, batch) -> tuple[dict, dict]:
-        from certifiers._distributed import _batch_task
+        from certifiers.engine._dask import _batch_task
 
         if name in (EXECUTORS[0], IN_A_THREAD):
             wrapper = _measured if name == EXECUTORS[0] else _measured_in_a_thread
-            result, clocks = self.pool.submit(wrapper, ccli._worker_batch, batch).result()
+            result, clocks = self.pool.submit(wrapper, _executors._worker_batch, batch).result()
         else:
             _, client, data = self.clusters[name]
             result, clocks = client.submit(_measured, _batch_task, data, batch, pure=False).result()
@@ -263,8 +263,8 @@ def main(argv=None) -> int:
     print(f"Dask overhead per example: {info['cpu']}, {info['cpu_count']} cores, load average "
           + " ".join(f"{v:.2f}" for v in info["load_average_at_start"]))
     options = {"max_iter": args.max_iter, "time_limit": 600.0}
-    plans, _ = ccli.plan_methods(["sdp-cert"], workers=1, extra={"sdp-cert": options})
-    ccli.prepare_methods(plans, net)
+    plans, _ = engine.plan_methods(["sdp-cert"], workers=1, extra={"sdp-cert": options})
+    engine.prepare_methods(plans, net)
     starts = start_costs(net, plans, args.start_rounds) if args.start_rounds else {}
     batches = [(i, X[i:i + 1], y[i:i + 1], np.array([i]), {"sdp-cert": np.array([0])}) for i in args.examples]
     executors = _Executors(net, plans)

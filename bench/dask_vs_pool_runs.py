@@ -4,7 +4,7 @@
 contain the serial run; on this shared virtual machine, whose host drifts in speed by ±10–20% from one run to
 the next, five rounds gave +9.1% in one run and −4.7% in another. This script spends the time on the one
 comparison the target is about. Each round runs the same ``--count`` examples twice through
-:func:`certifiers.cli.certify_examples` (what ``sdpsolve certify`` runs), with what
+:func:`certifiers.engine.certify_examples` (what ``sdpsolve certify`` runs), with what
 ``certify_throughput.py`` times for each (:func:`bench.certify_throughput._run_config`):
 
 * ``processes`` — ``--workers K``: a ``spawn`` process pool, started inside the timing;
@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.certify_throughput import EPS, SDP_NETS, _plans, _prepare, _run_config, machine, workloads  # noqa: E402
-from certifiers._distributed import LOCAL_SCHEDULER_CONFIG  # noqa: E402
+from certifiers.engine import LOCAL_SCHEDULER_CONFIG  # noqa: E402
 
 MODES = ("processes", "dask")
 
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     for name in ("count", "max_iter", "workers", "rounds"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    from certifiers._distributed import is_available
+    from certifiers.engine import is_available
 
     if not is_available():
         ap.error('this benchmark needs Dask distributed: pip install "sdpsolve[distributed]"')

@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 from bench._machine import cpu_model  # noqa: E402
 from certifiers import get_certifier  # noqa: E402
 from certifiers._network import from_npz  # noqa: E402
-from certifiers.cli import limit_threads  # noqa: E402
+from sdpsolve import limit_threads  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 RESULTS = ROOT / "bench" / "results"

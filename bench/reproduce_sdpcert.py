@@ -88,7 +88,7 @@ def run_certify(net: str, variant: str, args) -> None:
 
 def summarise(net: str, variant: str, eps: float, start: int, count: int) -> dict:
     """Errors and per-target times of one store, over the requested examples that are recorded."""
-    from certifiers._store import read_results
+    from certifiers.engine import read_results
 
     label, suffix, _ = VARIANTS[variant]
     path = store_path(net, suffix, eps)

@@ -70,7 +70,7 @@ def unclipped_problem(eps: float, model: Path, data: Path, out_dir: Path) -> tup
 
 def errors(path: Path, count: int) -> dict:
     """Per-image sdp-cert outcome of a store over the images 0 .. count − 1 it holds."""
-    from certifiers._store import read_results
+    from certifiers.engine import read_results
 
     _, records = read_results(path)
     rows = {r["index"]: r for r in records if r["method"] == "sdp-cert" and r["index"] < count}

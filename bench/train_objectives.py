@@ -2,7 +2,7 @@
 images and evaluated on the 10,000 MNIST test images at ε = 0.1 (the analogue of the paper's Figures 2–3).
 
 For each objective (normal, frobenius, spectral, pgd, gradcert) the script trains a 784-``--hidden``-10 network
-with :func:`certifiers._training.train` (its default settings unless flags say otherwise) and reports
+with :func:`certifiers.workflows.train` (its default settings unless flags say otherwise) and reports
 
 * clean test error (10,000 images),
 * PGD error (cross-entropy PGD, random starts; on the first ``--pgd-images`` test images, a lower bound
@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from certifiers._attacks import pgd_attack  # noqa: E402
 from certifiers._base import get_certifier  # noqa: E402
 from certifiers._norm_bounds import norm_margin_bounds  # noqa: E402
-from certifiers._training import OBJECTIVES, train  # noqa: E402
+from certifiers.workflows import OBJECTIVES, train  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 RESULTS = ROOT / "bench" / "results"

@@ -54,17 +54,18 @@ def _workload(sdp_net: str, count: int, max_iter: int) -> dict:
 def _certify(sdp_net: str, count: int, max_iter: int, pool: bool, ready, start, results) -> None:
     """One process: prepare, say so, wait for the start signal, certify (``pool``: every example twice, with
     ``workers=2``), report its times."""
-    from certifiers import cli as ccli
+    from certifiers import engine
+    from sdpsolve import limit_threads
 
     w = _workload(sdp_net, count, max_iter)
     X, y = (np.concatenate([w["X"], w["X"]]), np.concatenate([w["y"], w["y"]])) if pool else (w["X"], w["y"])
-    plans, _ = ccli.plan_methods(["sdp-cert"], extra={"sdp-cert": w["options"]})
-    with ccli.limit_threads(1):
-        ccli.prepare_methods(plans, w["net"])
+    plans, _ = engine.plan_methods(["sdp-cert"], extra={"sdp-cert": w["options"]})
+    with limit_threads(1):
+        engine.prepare_methods(plans, w["net"])
         ready.put(True)
         start.wait()
         t = time.perf_counter()
-        out = ccli.certify_examples(w["net"], X, y, EPS, plans, batch_size=1, threads=1, workers=2 if pool else 1)
+        out = engine.certify_examples(w["net"], X, y, EPS, plans, batch_size=1, threads=1, workers=2 if pool else 1)
         wall = time.perf_counter() - t
     records = out["sdp-cert"]
     results.put({"wall": wall, "example_seconds": [r["time"] for r in records],

@@ -13,9 +13,12 @@ Plugins (registry keyed by name)
 --------------------------------
 available() -> list[str]; get_certifier(name, **options) -> Certifier; register (class decorator)
 Certifier
-    Base class: ``bound_margins(network, X, y, eps) -> (B, kind)``, ``certify(...) -> list[ExampleResult]``.
+    Base class: ``bound_margins(network, X, y, eps) -> (B, kind)``, ``certify(...) -> list[ExampleResult]``;
+    ``option_specs``: the options a run may set, each an :class:`Option` (type, help, changes results?, flag).
 ExampleResult
-    Per-example bounds on f_j − f_label (``to_json()`` gives the JSON-lines contract).
+    Per-example bounds on f_j − f_label (``to_json()`` gives the JSON-lines contract); ``.verdict``.
+Verdict
+    The one outcome vocabulary: verified / falsified / unknown (VerificationStatus.verdict maps VNN-COMP's words).
 
 Registered plugins: ``grad-cert`` (ICLR 2018 SDP, one hidden layer), ``sdp-cert`` (NeurIPS 2018 SDP, any
 depth), ``spectral``, ``frobenius`` (norm bounds), ``ibp``, ``crown``, ``lp`` (bound propagation / LP dual),
@@ -29,6 +32,16 @@ SDPCertInstance
     The multi-layer relaxation as a :class:`sdpsolve.LagrangianProblem`.
 pgd_attack, fgsm_attack, targeted_margin_attack, polytope_attack
 interval_bounds, crown_bounds, lp_bounds, layer_bounds, margin_upper_bounds, linear_upper_bounds
+
+Subpackages
+-----------
+certifiers.engine
+    The run engine: CertifyConfig, run_certify, plan_methods, certify_examples (serial / process pool / Dask),
+    the resumable ResultStore, SummaryRow, the data loader.
+certifiers.workflows
+    run_demo, train, report (load_results, summarize, ...), verify_vnnlib.
+certifiers.cli
+    The subcommands of ``sdpsolve`` (imported only by :mod:`sdpsolve.cli`).
 
 VNN-LIB properties
 ------------------
@@ -50,13 +63,7 @@ Examples
 
 from __future__ import annotations
 
-from . import (  # noqa: F401  (importing a plugin module registers its plugins)
-    _attacks,  # "pgd", "fgsm"
-    _bound_propagation,  # "ibp", "crown", "lp"
-    _gradcert,  # "grad-cert"
-    _norm_bounds,  # "spectral", "frobenius"
-    _sdpcert,  # "sdp-cert"
-)
+from . import _plugins  # noqa: F401  (registers every plugin)
 from ._attacks import fgsm_attack, pgd_attack, polytope_attack, targeted_margin_attack
 from ._base import Certifier, ExampleResult, available, get_certifier, register
 from ._bound_propagation import (
@@ -68,22 +75,18 @@ from ._bound_propagation import (
     margin_upper_bounds,
 )
 from ._gradcert import GradCertOperator, pair_sdp_values
-from ._network import ReLUNetwork, from_npz, from_torch, load_network
+from ._load import load_network
+from ._network import ReLUNetwork, from_npz, from_torch
+from ._onnx import from_onnx
+from ._options import Option
+from ._outcome import Verdict
 from ._sdpcert_instance import SDPCertInstance
 from ._vnnlib import VNNLibSpec, check_unsafe, parse_vnnlib, read_vnnlib
-from ._vnnlib_verify import VerificationResult, VerificationStatus, verify_vnnlib
-
-
-def from_onnx(path):
-    """Load a feed-forward ReLU network from ONNX (needs the ``onnx`` extra)."""
-    from ._onnx import from_onnx as _from_onnx
-
-    return _from_onnx(path)
-
+from .workflows import VerificationResult, VerificationStatus, verify_vnnlib
 
 __all__ = [
     "ReLUNetwork", "load_network", "from_npz", "from_torch", "from_onnx",
-    "Certifier", "ExampleResult", "available", "get_certifier", "register",
+    "Certifier", "ExampleResult", "Option", "Verdict", "available", "get_certifier", "register",
     "GradCertOperator", "pair_sdp_values", "SDPCertInstance",
     "pgd_attack", "fgsm_attack", "targeted_margin_attack", "polytope_attack",
     "interval_bounds", "crown_bounds", "lp_bounds", "layer_bounds", "margin_upper_bounds", "linear_upper_bounds",

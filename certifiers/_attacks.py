@@ -14,14 +14,16 @@ maximum of the margin over the perturbation set.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 
+from sdpsolve import limit_threads
+
 from ._base import Certifier, check_certify_inputs, input_box, register
 from ._network import ReLUNetwork
+from ._options import DEVICE, Option, check_torch_device
 
 __all__ = [
     "AttackResult",
@@ -125,11 +127,9 @@ def _torch_models(network: ReLUNetwork, device):
     import torch
 
     try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"`device` must name a torch device such as 'cpu' or 'cuda', got {device!r}."
-        ) from exc
+        dev = check_torch_device(device)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
     try:
         return network.to_torch(torch.float32).to(dev), dev
     except (RuntimeError, AssertionError) as exc:  # e.g. "Torch not compiled with CUDA enabled"
@@ -140,9 +140,8 @@ def _torch_models(network: ReLUNetwork, device):
 _SMALL_WORK = 2**20
 
 
-@contextmanager
 def _small_work(network: ReLUNetwork, batch: int, dev):
-    """Run small CPU problems with one torch thread, restoring the setting afterwards.
+    """One thread (:func:`sdpsolve.limit_threads`) for small CPU problems, the settings as they are otherwise.
 
     For tiny layers torch's intra-op threads cost far more than they save (measured: 10× to 200× slower with
     two threads on a loaded two-core machine), so below ``_SMALL_WORK`` multiply-adds per forward pass the
@@ -151,15 +150,8 @@ def _small_work(network: ReLUNetwork, batch: int, dev):
     import torch
 
     work = batch * sum(W.size for W in network.weights)
-    old = torch.get_num_threads()
-    if dev.type != "cpu" or work >= _SMALL_WORK or old == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    small = dev.type == "cpu" and work < _SMALL_WORK and torch.get_num_threads() != 1
+    return limit_threads(1 if small else None)
 
 
 def _sign_grad(model, x64, loss_fn):
@@ -628,6 +620,12 @@ class PGDAttack(Certifier):
     name = "pgd"
     is_attack = True
     description = "PGD attack (cross-entropy, random starts, restarts): a lower bound on the error"
+    option_specs = (
+        DEVICE,
+        Option("steps", int, "pgd: steps per restart (default 100)", command_line=False),
+        Option("restarts", int, "pgd: random restarts (default 5)", command_line=False),
+        Option("step_size", float, "pgd: step size (default 2.5 ε / steps)", command_line=False),
+    )
 
     def __init__(
         self, *, steps: int = 100, restarts: int = 5, step_size: float | None = None, seed=None, device="cpu"
@@ -667,6 +665,7 @@ class FGSMAttack(Certifier):
     name = "fgsm"
     is_attack = True
     description = "FGSM attack (one step): a weak lower bound on the error"
+    option_specs = (DEVICE,)
 
     def __init__(self, *, device="cpu"):
         super().__init__(device=device)

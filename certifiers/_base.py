@@ -15,6 +15,8 @@ from typing import ClassVar
 import numpy as np
 
 from ._network import ReLUNetwork
+from ._options import Option
+from ._outcome import Verdict
 
 #: bound kinds a plugin may report. "rigorous"/"probabilistic"/"estimate" come from the SDP solver
 #: (SPEC §1.2); "closed-form" is a formula evaluated in float64 (IBP, CROWN, LP dual, norm bounds);
@@ -43,6 +45,15 @@ class ExampleResult:
     certified: bool | None = None
     adversarial: bool | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        """``verified`` (certified), ``falsified`` (an adversarial input found) or ``unknown``."""
+        if self.certified:
+            return Verdict.VERIFIED
+        if self.adversarial:
+            return Verdict.FALSIFIED
+        return Verdict.UNKNOWN
 
     def to_json(self) -> dict:
         out = {
@@ -82,6 +93,9 @@ class Certifier(ABC):
     #: starting a worker process (seconds: Python, numpy, torch) and sending it the prepared plugin costs more
     #: than the work; the preparation itself may still use the workers (Grad-cert's pair SDPs)
     runs_in_workers: ClassVar[bool] = True
+    #: the constructor options a run may set (:class:`certifiers._options.Option`: type, help, whether it can
+    #: change a result, its flag); the run engine routes options only to the plugins that declare them
+    option_specs: ClassVar[tuple[Option, ...]] = ()
 
     def __init__(self, **options):
         self.options = options

@@ -29,6 +29,7 @@ import numpy as np
 
 from ._base import Certifier, check_certify_inputs, input_box, register
 from ._network import ReLUNetwork
+from ._options import Option
 
 __all__ = [
     "BOUND_METHODS",
@@ -759,6 +760,9 @@ class LPCertifier(_BoundPropagationCertifier):
     name = "lp"
     method = "lp"
     description = "triangle LP relaxation (Wong & Kolter dual network; exact LP with solver='highs')"
+    option_specs = (
+        Option("solver", str, "lp: 'dual' (the dual network) or 'highs' (the exact LP)", command_line=False),
+    )
 
     def __init__(self, *, solver: str = "dual"):
         super().__init__()

@@ -612,8 +612,8 @@ def pair_certificate_bounds(W, V, C, *, warm: DualCertificate | None = None, see
     M_ij − diag c_ij by the batched Lanczos of :func:`lanczos_top` (structured products in float64, started
     from the vectors cached in ``warm`` when given), M_ij materialised in float64 with a proved bound on its
     rounding (``GradCertOperator.to_dense``), and a t ≥ λ_max(M_ij − diag c_ij) proved by Rump's
-    floating-point Cholesky test (:func:`sdpsolve._bounds.rigorous_lambda_max_upper`, first candidate just
-    above θ + r, where r is the residual norm). The value is the tight form Σ_k max(c_k + t, 0) (≤ the paper
+    floating-point Cholesky test (:func:`sdpsolve.prove_lambda_max`, first candidate just above θ + r, where
+    r is the residual norm). The value is the tight form Σ_k max(c_k + t, 0) (≤ the paper
     form) rounded upwards, plus 4 Σ_l |δv_l| ‖W_l‖₁ ≥ SDP(M(δv)).
 
     Parameters
@@ -647,9 +647,10 @@ def pair_certificate_bounds(W, V, C, *, warm: DualCertificate | None = None, see
     """
     import time
 
-    from sdpsolve._bounds import bound_value, rigorous_lambda_max_upper
+    from sdpsolve import dual_bound_value, prove_lambda_max
+    from sdpsolve.rounding import exact_difference, up
 
-    from ._gradcert import GradCertOperator, _difference_correction, _exact_difference, _up
+    from ._gradcert import GradCertOperator, difference_correction
 
     torch = _torch()
     start = time.perf_counter()
@@ -669,7 +670,7 @@ def pair_certificate_bounds(W, V, C, *, warm: DualCertificate | None = None, see
         raise ValueError("`C` must be finite.")
     if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
         raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}.")
-    diffs = [_exact_difference(V[i], V[j]) for i, j in pairs]
+    diffs = [exact_difference(V[i], V[j]) for i, j in pairs]
     # Ritz pairs of all pairs at once (structured products, float64)
     Wt = torch.tensor(W)
     Vt = torch.from_numpy(np.stack([v for v, _ in diffs]))
@@ -688,16 +689,15 @@ def pair_certificate_bounds(W, V, C, *, warm: DualCertificate | None = None, see
     )
     S = np.zeros((K, K))
     T = np.zeros((K, K))
-    mask = np.zeros(n, dtype=bool)
     for p, (i, j) in enumerate(pairs):
         v, dv = diffs[p]
         B, err = GradCertOperator(W, v, engine="numpy").to_dense()
         c = C[p]
-        t, _ = rigorous_lambda_max_upper(B, c, float(theta[p] + res[p]), err=err, max_bisections=0)
-        value = bound_value(c, t, mask)
-        corr = _difference_correction(W, dv)
+        t = prove_lambda_max(B, c, estimate=float(theta[p] + res[p]), err=err, max_bisections=0).t
+        value = dual_bound_value(c, t)  # E = ∅
+        corr = difference_correction(W, dv)
         if corr:
-            value = _up(value + corr)
+            value = up(value + corr)
         S[i, j] = S[j, i] = value
         T[i, j] = T[j, i] = t
     for a in (S, T):

@@ -42,14 +42,18 @@ from pathlib import Path
 
 import numpy as np
 
+from sdpsolve.rounding import ETA, U, exact_difference, gamma, sqrt_upper, sum_squares_upper, up
+
 from ._base import Certifier, check_certify_inputs, register
 from ._network import ReLUNetwork
+from ._options import BOUND, RTOL, Option, check_torch_device
 
 __all__ = [
     "GradCert",
     "GradCertOperator",
     "PairSDPTable",
     "default_cache_dir",
+    "difference_correction",
     "gradcert_matrix_dense",
     "margin_rounding_bound",
     "pair_sdp_values",
@@ -58,46 +62,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: unit roundoff of float64
-_U = 2.0**-53
-#: smallest positive subnormal float64
-_ETA = 2.0**-1074
 #: engines accepted by :class:`GradCertOperator`
 ENGINES = ("numba", "numpy", "torch")
 #: bound kinds accepted by :func:`pair_sdp_values`, strongest first ("estimate" is not a bound)
 TABLE_BOUNDS = ("rigorous", "probabilistic")
 #: bump when the cache layout or the meaning of a cached value changes
 CACHE_FORMAT = 1
-
-
-# ---------------------------------------------------------------------------------------------------------
-# directed-rounding helpers (upper bounds evaluated in float64)
-# ---------------------------------------------------------------------------------------------------------
-def _up(x: float) -> float:
-    return float(np.nextafter(float(x), np.inf))
-
-
-def _gamma(k: int) -> float:
-    """An upper bound on γ_k = k·u / (1 − k·u) (Higham's constant), rounded upwards."""
-    ku = k * _U
-    if ku >= 0.5:
-        raise ValueError(f"rounding-error constant γ_{k} is undefined for k·u = {ku:g} >= 1/2.")
-    return _up(_up(ku) / float(np.nextafter(1.0 - ku, -np.inf)))
-
-
-def _sum_squares_upper(x: np.ndarray) -> float:
-    """An upper bound on the exact Σ x_i² of the float64 entries of ``x``."""
-    x = np.asarray(x, dtype=np.float64).ravel()
-    if x.size == 0:
-        return 0.0
-    s = float(np.dot(x, x))
-    # each square and each addition carries a relative error <= u (γ_{N} overall, any summation order);
-    # a square that underflows loses less than 2^-1074.
-    return _up(_up(s * (1.0 + _gamma(x.size + 2))) + x.size * _ETA)
-
-
-def _sqrt_upper(x: float) -> float:
-    return _up(_up(math.sqrt(x)) * (1.0 + 2 * _U))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -237,13 +207,7 @@ class GradCertOperator:
         if engine == "torch":
             import torch
 
-            try:
-                dev = torch.device(device)
-            except (RuntimeError, ValueError) as exc:
-                raise ValueError(f"`device` must name a torch device, got {device!r}.") from exc
-            if dev.type == "cuda" and not torch.cuda.is_available():
-                raise ValueError(f"`device` is {device!r} but torch reports no CUDA device on this machine.")
-            self._torch_device = dev
+            dev = self._torch_device = check_torch_device(device)
             self._tW = torch.from_numpy(W.copy()).to(device=dev)
             self._tv = torch.from_numpy(v.copy()).to(device=dev)[:, None]
             self._tg = torch.from_numpy(self.g.copy()).to(device=dev)[:, None]
@@ -343,9 +307,9 @@ class GradCertOperator:
         γ_m / (1 − γ_m) ≤ γ_2m. Two extra units in every γ cover the rounding of the bound's own evaluation.
         """
         A_hat = self.W.T * self.v  # (d, m), entry (k, l) = fl(W_lk · v_l)
-        e_A = _gamma(4) * np.abs(A_hat) + 2 * _ETA
+        e_A = gamma(4) * np.abs(A_hat) + 2 * ETA
         s_tilde = np.abs(self.W).T @ np.abs(self.v)
-        e_g = _gamma(2 * self.m + 2) * s_tilde + (self.m + 1) * 2 * _ETA
+        e_g = gamma(2 * self.m + 2) * s_tilde + (self.m + 1) * 2 * ETA
         return A_hat, e_g, e_A
 
     def to_dense(self) -> tuple[np.ndarray, float]:
@@ -369,8 +333,8 @@ class GradCertOperator:
         B[1 : 1 + d, 0] = self.g
         B[1 : 1 + d, 1 + d :] = A_hat
         B[1 + d :, 1 : 1 + d] = A_hat.T
-        half = _up(_sum_squares_upper(e_g) + _sum_squares_upper(e_A))
-        err = _sqrt_upper(_up(2.0 * half))
+        half = up(sum_squares_upper(e_g) + sum_squares_upper(e_A))
+        err = sqrt_upper(up(2.0 * half))
         return B, err
 
     def norm_bound(self) -> float:
@@ -388,14 +352,14 @@ class GradCertOperator:
         True
         """
         rows2 = np.einsum("ij,ij->i", self.W, self.W)  # ‖W_l‖², relative error ≤ γ_d each (+ underflow)
-        rows2 = rows2 * (1.0 + _gamma(self.d + 2)) + (self.d + 1) * _ETA
+        rows2 = rows2 * (1.0 + gamma(self.d + 2)) + (self.d + 1) * ETA
         vv = self.v * self.v
         a2 = float(np.dot(vv, rows2))
-        a2 = _up(a2 * (1.0 + _gamma(self.m + 4)) + (self.m + 1) * 2 * _ETA)
+        a2 = up(a2 * (1.0 + gamma(self.m + 4)) + (self.m + 1) * 2 * ETA)
         s_tilde = np.abs(self.W).T @ np.abs(self.v)
-        e_g = _gamma(2 * self.m + 2) * s_tilde + (self.m + 1) * 2 * _ETA
-        g_norm = _up(_sqrt_upper(_sum_squares_upper(self.g)) + _sqrt_upper(_sum_squares_upper(e_g)))
-        return _sqrt_upper(_up(_up(g_norm * g_norm * (1.0 + 4 * _U)) + a2))
+        e_g = gamma(2 * self.m + 2) * s_tilde + (self.m + 1) * 2 * ETA
+        g_norm = up(sqrt_upper(sum_squares_upper(self.g)) + sqrt_upper(sum_squares_upper(e_g)))
+        return sqrt_upper(up(up(g_norm * g_norm * (1.0 + 4 * U)) + a2))
 
 
 def gradcert_matrix_dense(W, v) -> np.ndarray:
@@ -602,23 +566,39 @@ def _store_cached(table: PairSDPTable, path_npz: Path, path_json: Path) -> None:
     os.replace(tmp, path_json)
 
 
-def _exact_difference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """fl(a − b) and its exact rounding error (Knuth's TwoSum): a − b = diff + err exactly."""
-    nb = -b
-    s = a + nb
-    bv = s - a
-    av = s - bv
-    err = (a - av) + (nb - bv)
-    return s, err
+def difference_correction(W: np.ndarray, dv: np.ndarray) -> float:
+    """An upper bound on SDP(M(W, δv)) when v = V_i − V_j is only known as fl(V_i − V_j) + δv.
 
+    M(W, v) is linear in v, so SDP(M(v_exact)) ≤ SDP(M(fl(v))) + SDP(M(δv)), and for any P feasible for (P)
+    (|P_ij| ≤ 1) SDP(M(δv)) ≤ Σ_ij |M(δv)_ij| = 2 |Wᵀδv|ᵀ1 + 2 Σ_l |δv_l| ‖W_l‖₁ ≤ 4 Σ_l |δv_l| ‖W_l‖₁.
+    The float64 evaluation is inflated by γ_{m+d+4} and an underflow term. ``dv`` is the exact rounding error
+    of the difference (:func:`sdpsolve.rounding.exact_difference`); the result is 0 when δv = 0.
 
-def _difference_correction(W: np.ndarray, dv: np.ndarray) -> float:
-    """An upper bound on SDP(M(δv)) ≤ Σ|M(δv)_ij| ≤ 4 Σ_l |δv_l| ‖W_l‖₁ (0 when δv = 0)."""
+    Parameters
+    ----------
+    W : numpy.ndarray, shape (m, d)
+        First-layer weights.
+    dv : numpy.ndarray, shape (m,)
+        The exact error δv = (V_i − V_j) − fl(V_i − V_j).
+
+    Returns
+    -------
+    float
+        A float ≥ 4 Σ_l |δv_l| ‖W_l‖₁.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> difference_correction(np.ones((2, 3)), np.zeros(2))
+    0.0
+    >>> difference_correction(np.ones((2, 3)), np.array([1e-17, 0.0])) >= 4 * 1e-17 * 3
+    True
+    """
     if not np.any(dv):
         return 0.0
     row1 = np.abs(W).sum(axis=1)
     val = float(np.dot(np.abs(dv), row1))
-    return _up(4.0 * val * (1.0 + _gamma(W.shape[0] + W.shape[1] + 4)) + 8 * W.size * _ETA)
+    return up(4.0 * val * (1.0 + gamma(W.shape[0] + W.shape[1] + 4)) + 8 * W.size * ETA)
 
 
 def _pair_seeds(rng, pairs) -> list:
@@ -742,9 +722,9 @@ def pair_sdp_values(
     workers = _check_workers(workers)
     jobs = [(W, V[i], V[j], engine, rtol, bound, seed) for (i, j), seed in zip(pairs, seeds)]
     if workers > 1:
-        import concurrent.futures as cf
+        from ._pool import process_pool
 
-        pool = cf.ProcessPoolExecutor(max_workers=workers)
+        pool = process_pool(workers, start_method=None)
         results = pool.map(_solve_pair, jobs)
     else:
         pool = None
@@ -797,7 +777,7 @@ def _solve_pair(job) -> dict:
     from sdpsolve import solve
 
     W, Vi, Vj, engine, rtol, bound, seed = job
-    v, dv = _exact_difference(Vi, Vj)
+    v, dv = exact_difference(Vi, Vj)
     op = GradCertOperator(W, v, engine=engine)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -805,9 +785,9 @@ def _solve_pair(job) -> dict:
         res = solve(op, equal=None, rtol=rtol, bound=bound, rng=seed)
     elapsed = time.perf_counter() - start
     upper = float(res.upper)
-    corr = _difference_correction(W, dv)
+    corr = difference_correction(W, dv)
     if corr:
-        upper = _up(upper + corr)
+        upper = up(upper + corr)
     return {"upper": upper, "lower": float(res.lower), "gap": float(res.gap), "time": elapsed,
             "n_matvec": int(res.n_matvec), "converged": bool(res.converged), "bound_kind": res.bound_kind,
             "failure_probability": float(res.failure_probability)}
@@ -854,6 +834,16 @@ class GradCert(Certifier):
     name = "grad-cert"
     description = "ICLR 2018 SDP certificate for one-hidden-layer networks: one SDP per class pair, then a lookup."
     runs_in_workers = False  # the lookup takes about 0.1 ms per example; `workers` serves the pair SDPs
+    option_specs = (
+        RTOL,
+        BOUND,
+        Option("cache_dir", str, "cache of Grad-cert's pair SDPs (default ~/.cache/sdpsolve)", changes_results=False,
+               metavar="DIR"),
+        Option("cache", bool, "read and write the pair-SDP cache", changes_results=False, command_line=False),
+        Option("workers", int, "processes for the pair SDPs (the run's --workers)", changes_results=False,
+               command_line=False),
+        Option("engine", str, "products of M_ij: numba, numpy or torch", command_line=False),
+    )
 
     def __init__(
         self,
@@ -901,8 +891,8 @@ class GradCert(Certifier):
         logits = network.logits(X)
         margins = logits - logits[rows, y][:, None]
         rho = margin_rounding_bound(network, X, y, eps)
-        radius = np.nextafter((eps / 4.0) * table.S[:, y].T, np.inf)  # (N, K): row k holds S[j, y_k]
-        B = np.nextafter(np.nextafter(margins + np.nextafter(2.0 * rho, np.inf), np.inf) + radius, np.inf)
+        radius = up((eps / 4.0) * table.S[:, y].T)  # (N, K): row k holds S[j, y_k]
+        B = up(up(margins + up(2.0 * rho)) + radius)
         B[rows, y] = 0.0
         return B, table.bound_kind
 
@@ -933,12 +923,12 @@ def margin_rounding_bound(network: ReLUNetwork, X: np.ndarray, y: np.ndarray, ep
     m, d = W0.shape
     a = np.abs(X) + eps
     H = a @ np.abs(W0).T + np.abs(b0)
-    e1 = _gamma(d + 1) * H
+    e1 = gamma(d + 1) * H
     absW1 = np.abs(W1)
     inner = (H + e1) @ absW1.T
-    e2 = e1 @ absW1.T + _gamma(m + 1) * (inner + np.abs(b1))
+    e2 = e1 @ absW1.T + gamma(m + 1) * (inner + np.abs(b1))
     Z = inner + np.abs(b1) + e2
     rows = np.arange(len(y))
-    rho = e2 + e2[rows, y][:, None] + _U * (Z + Z[rows, y][:, None])
+    rho = e2 + e2[rows, y][:, None] + U * (Z + Z[rows, y][:, None])
     # every quantity above is a sum of non-negative terms with at most 2(d + m) + 8 roundings
-    return rho * (1.0 + _gamma(2 * (d + m) + 16)) + 4 * (d + m) * _ETA
+    return rho * (1.0 + gamma(2 * (d + m) + 16)) + 4 * (d + m) * ETA

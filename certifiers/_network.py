@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -188,28 +187,3 @@ def from_torch(module) -> ReLUNetwork:
     if not expect_relu:
         raise ValueError("the network must end with a Linear layer (the logits), not a ReLU.")
     return ReLUNetwork(weights, biases)
-
-
-def load_network(source) -> ReLUNetwork:
-    """A network from a path (.npz, or .onnx where supported) or a torch module."""
-    if isinstance(source, ReLUNetwork):
-        return source
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"model file not found: {path}")
-        if path.suffix == ".npz":
-            return from_npz(path)
-        if path.suffix == ".onnx":
-            from ._onnx import from_onnx
-
-            return from_onnx(path)
-        raise ValueError(f"unsupported model file {path.name!r}: expected .npz or .onnx.")
-    try:
-        import torch.nn as nn
-
-        if isinstance(source, nn.Module):
-            return from_torch(source)
-    except ImportError:  # pragma: no cover
-        pass
-    raise TypeError(f"cannot load a network from {type(source).__name__}.")

@@ -18,6 +18,7 @@ from sdpsolve._validation import check_choice, check_nonneg_float, check_positiv
 
 from ._base import Certifier, register
 from ._network import ReLUNetwork
+from ._options import BOUND, EARLY_STOP, RTOL, Option, positive_seconds
 from ._sdpcert_instance import BOUNDS_BOXES, RELAXATIONS, SDPCertInstance, sdp_layer_bounds
 
 _KIND_ORDER = ("rigorous", "probabilistic", "estimate")
@@ -39,6 +40,23 @@ class SDPCert(Certifier):
     name = "sdp-cert"
     description = "multi-layer SDP relaxation (NeurIPS 2018) solved in Lagrangian mode"
     default_batch_size = 1  # seconds to minutes per example, and no work shared between examples
+    option_specs = (
+        Option("bounds", str, "sdp-cert: intermediate layer bounds (default ibp, the paper's setting)",
+               choices=("ibp", "crown", "lp")),
+        Option("triangle", bool, "sdp-cert: add the LP triangle rows to the SDP", flag_value=True),
+        Option("relaxation", str, "sdp-cert: 'tight' (default) adds z = Wx + b for the stable-active neurons; "
+               "'paper' keeps the paper's z >= Wx + b there (SPEC §5 as printed, a looser relaxation)",
+               choices=RELAXATIONS),
+        Option("bounds_box", str, "sdp-cert: propagate the layer bounds from the input set clipped to [0, 1] "
+               "(default) or from x ± eps unclipped (looser; reproduces the NeurIPS 2018 paper's table); the SDP's "
+               "box stays clipped", choices=BOUNDS_BOXES),
+        Option("time_limit", float, "sdp-cert: seconds per (example, target class); the bound reached is still "
+               "certified (default none)", check=positive_seconds, metavar="S"),
+        RTOL,
+        EARLY_STOP,
+        BOUND,
+        Option("max_iter", int, "sdp-cert: outer rounds per target (default 80)", command_line=False),
+    )
 
     def __init__(self, *, bounds: str = "ibp", triangle: bool = False, rtol: float = 1e-3, early_stop: bool = True,
                  bound: str = "rigorous", max_iter: int = 80, time_limit: float | None = None, seed: int = 0,

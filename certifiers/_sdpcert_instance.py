@@ -52,8 +52,9 @@ layer bounds, the centres a, radii r and slopes s stored on the instance (r and 
 every row is valid for the network), c and c_0 as exact differences, θ. Every entry of M(θ), and the constant
 c_0 + cᵀa_L + Σ θ_k β_k, is a polynomial of that data evaluated in floating point by +, −, × only, each term
 passing through at most K roundings, K = Σ layer sizes + 16. Hence |computed − exact| ≤ γ_K · S with
-γ_K = K u / (1 − K u), u = 2⁻⁵³, and S the same polynomial evaluated with absolute values (computed alongside,
-and inflated by 1/(1 − γ_K) and a 1 % margin for its own rounding). ``to_dense`` reports the Frobenius norm of
+γ_K = K u / (1 − K u) (rounded upwards: :func:`sdpsolve.rounding.gamma`), u = 2⁻⁵³, and S the same
+polynomial evaluated with absolute values (computed alongside, and inflated by 1/(1 − γ_K) and a 1 % margin
+for its own rounding). ``to_dense`` reports the Frobenius norm of
 these entrywise bounds (≥ the spectral norm of the error), ``constant`` the value rounded up by its bound.
 """
 
@@ -67,6 +68,7 @@ from numbers import Integral
 import numpy as np
 
 from sdpsolve._validation import check_choice
+from sdpsolve.rounding import exact_sub_down, exact_sub_up, gamma, up
 
 from ._base import check_certify_inputs, input_box
 from ._bound_propagation import BOUND_METHODS, LayerBounds
@@ -85,7 +87,6 @@ BOUNDS_BOXES = ("clipped", "unclipped")
 
 _EQUALITY_KINDS = frozenset({"eq_affine", "complementarity"})
 
-_U = 2.0**-53
 _SQRT2 = math.sqrt(2.0)
 _TINY = 1e-300  # covers underflow (each op loses at most 2^-1074 absolutely; far fewer than 1e20 ops)
 
@@ -120,27 +121,6 @@ def sdp_layer_bounds(
         return _compute_layer_bounds(network, lo, hi, bounds)
     lb = _compute_layer_bounds(network, x - eps, x + eps, bounds)
     return dataclasses.replace(lb, input_lower=lo, input_upper=hi)
-
-
-def _up(x):
-    return np.nextafter(x, np.inf)
-
-
-def _down(x):
-    return np.nextafter(x, -np.inf)
-
-
-def _exact_sub_up(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """A float ≥ the exact x − y (the float difference, moved up one ulp only where it was rounded down)."""
-    s = x - y
-    # Knuth's TwoSum on (x, −y): x − y = s + e exactly (no overflow here: bounds are finite and moderate)
-    z = s - x
-    e = (x - (s - z)) + (-y - z)
-    return np.where(e > 0, _up(s), s)
-
-
-def _gamma(k: int) -> float:
-    return k * _U / (1.0 - k * _U)
 
 
 def _norm(x) -> float:
@@ -187,7 +167,7 @@ class RowBlock:
 class SDPCertInstance:
     """The SDP-cert relaxation of f_target − f_label over the ε-ball ∩ [0, 1]^d, as a Lagrangian problem.
 
-    Implements the protocol :class:`sdpsolve._lagrangian_problem.LagrangianProblem`: maximise
+    Implements the protocol :class:`sdpsolve.LagrangianProblem`: maximise
     <M0, P̂> + c0 subject to P̂ ⪰ 0, P̂_00 = 1, P̂_ii ≤ 1, and the rows g_k(P̂) = <A_k, P̂> + β_k ≥ 0 (or = 0)
     described in the module docstring.
 
@@ -307,7 +287,8 @@ class SDPCertInstance:
             lo = np.asarray(xl[i], dtype=np.float64)
             hi = np.asarray(xu[i], dtype=np.float64)
             a = 0.5 * (lo + hi)
-            r = np.maximum(_exact_sub_up(hi, a), _exact_sub_up(a, lo))
+            # ≥ the exact half-widths (TwoSum; no overflow here: bounds are finite and moderate)
+            r = np.maximum(exact_sub_up(hi, a), exact_sub_up(a, lo))
             r = np.where(lo == hi, 0.0, np.maximum(r, 0.0))
             a = np.where(lo == hi, lo, a)
             self.centers.append(a)
@@ -319,7 +300,7 @@ class SDPCertInstance:
         self.equal = np.array([0], dtype=np.int64)
         # K bounds the number of roundings any term of any entry passes through (module docstring)
         K = int(sum(net.layer_sizes)) + 16
-        g = _gamma(K)
+        g = gamma(K)  # rounded upwards
         self._err_factor = 1.01 * g / (1.0 - g) / (1.0 - g)
 
         # objective: c = W_L[target] − W_L[label] on x_L, c0 = b_L[target] − b_L[label]
@@ -357,11 +338,8 @@ class SDPCertInstance:
             free_out = r > 0
             s = np.zeros_like(pl)
             if unstable.any():
-                d = pu[unstable] - pl[unstable]
-                z_ = d - pu[unstable]
-                e = (pu[unstable] - (d - z_)) + (-pl[unstable] - z_)
-                d = np.where(e < 0, _down(d), d)  # ≤ the exact û − l̂
-                s[unstable] = _up(pu[unstable] / d)  # ≥ the exact slope û/(û − l̂)
+                d = exact_sub_down(pu[unstable], pl[unstable])  # ≤ the exact û − l̂ (TwoSum)
+                s[unstable] = up(pu[unstable] / d)  # ≥ the exact slope û/(û − l̂)
             self.slopes.append(s)
             const_active = active & ~free_out & (w1 > 0) & (np.abs(a - bt) <= w1)
             # "paper": a free stable-active neuron keeps SPEC §5's z ≥ h (z ≥ 0 is implied by its box)
@@ -462,7 +440,7 @@ class SDPCertInstance:
         terms.extend((th * self._beta).tolist())
         value = math.fsum(terms)
         S = self._objective_constant_abs + float(np.abs(th) @ self._beta_abs)
-        return float(_up(value + _up(self._err_factor * S + _TINY)))
+        return up(value + up(self._err_factor * S + _TINY))
 
     def objective_value(self, V) -> float:
         """<M0, V Vᵀ> + c0 = cᵀ E[x_L] + c_0 with E[ẑ] = V V[0] (and P̂_00 taken as 1)."""
@@ -533,7 +511,7 @@ class SDPCertInstance:
         """
         value = math.fsum([self._objective_constant, *np.abs(self._obj_row).tolist()])
         S = self._objective_constant_abs + float(np.sum(self._obj_row_abs))
-        return float(_up(value + _up(self._err_factor * S + _TINY)))
+        return up(value + up(self._err_factor * S + _TINY))
 
     def lift(self, x0) -> np.ndarray:
         """ẑ for an input point x0 of the box: [1; (x_i − a_i)/r_i on the free coordinates, i = 0..L].
@@ -760,7 +738,7 @@ class SDPCertOperator:
         S0[0] = 0.0
         parts = [_SQRT2 * S0, self._diag, *[_SQRT2 * c for c in cross]]
         fro = _norm(np.concatenate(parts)) * (1.0 + 1e-9)
-        self._err = float(_up(inst._err_factor * fro + _TINY))
+        self._err = up(inst._err_factor * fro + _TINY)
         return self._err
 
     def to_dense(self) -> tuple[np.ndarray, float]:
@@ -784,7 +762,7 @@ class SDPCertOperator:
         dmax = float(np.max(np.abs(self._diag), initial=0.0))
         blocks = np.array([_norm(self._cross_row_norms(i)) for i in range(len(self._kappa))])
         cross = min(float(np.sum(blocks)), _SQRT2 * _norm(blocks)) if blocks.size else 0.0
-        return float(_up((row0 + dmax + cross) * (1.0 + 1e-9) + self.rounding_bound()))
+        return up((row0 + dmax + cross) * (1.0 + 1e-9) + self.rounding_bound())
 
 
 def _check_layer_bounds(network: ReLUNetwork, lb, lo: np.ndarray, hi: np.ndarray) -> LayerBounds:

@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sdpsolve.rounding import down, up
+
 #: most conjunctions the unsafe region may expand to (products of disjunctions grow fast)
 MAX_CONJUNCTIONS = 100_000
 
@@ -488,5 +490,5 @@ def _box_atom(p: _Parser, atom: _Atomic) -> tuple[int, float, float]:
     ((_, i), k), = atom.expr.coef.items()
     value = -atom.expr.const / k + 0.0  # + 0.0 turns -0.0 into 0.0
     if abs(k) != 1.0:
-        value = float(np.nextafter(value, np.inf if k > 0 else -np.inf))
+        value = up(value) if k > 0 else down(value)
     return (i, -math.inf, value) if k > 0 else (i, value, math.inf)

@@ -9,6 +9,10 @@ dual_bound(M, c, *, equal=None, kind="rigorous", delta=1e-9, rng=None) -> DualBo
     U(c, t) = Σ_{i∈E}(c_i + t) + Σ_{i∉E} max(c_i + t, 0) with t ≥ λ_max(M − diag c) proved by a
     floating-point Cholesky test (rigorous), by Lanczos with a failure probability (probabilistic), or a Ritz
     value (estimate; not a bound).
+prove_lambda_max(M, c=None, *, estimate=None, err=0.0, ...) -> LambdaMaxProof
+    Prove t ≥ λ_max(M − diag c) by Rump's floating-point Cholesky test (the rigorous kind of SPEC §1.2).
+dual_bound_value(c, t, *, equal=None) -> float
+    U(c, t) = Σ_{i∈E} (c_i + t) + Σ_{i∉E} max(c_i + t, 0), rounded upwards (SPEC §1.1).
 METHODS, OPTION_KEYS
     The methods by name (tests parametrise over them) and the accepted ``options`` keys.
 
@@ -24,7 +28,13 @@ DenseLagrangianProblem(M0, A, beta, *, equality=None, equal=None, c0=0.0)
 
 Results
 -------
-SDPResult, DualBound, Status
+SDPResult, DualBound, LambdaMaxProof, Status
+
+Directed rounding
+-----------------
+sdpsolve.rounding (a public module)
+    U = 2⁻⁵³, ETA = 2⁻¹⁰⁷⁴, up/down, gamma(k) (rounded upwards), two_sum, exact_difference, exact_sub_up/down,
+    sum_up/sum_down, sum_squares_upper, sqrt_upper: the primitives every proved bound is evaluated with.
 
 Operators
 ---------
@@ -40,6 +50,12 @@ Eigen oracle
 ------------
 lanczos(matmat, n, *, k=1, ...) -> EigenResult ; lobpcg_top(matmat, n, *, k=1, ...) -> EigenResult
 
+Threads
+-------
+limit_threads(threads, *, blas_only=False)
+    Context manager capping torch's and the BLAS/OpenMP pools' threads for a block; set_threads(threads) for
+    the rest of a process (workers' initialisers).
+
 Errors and warnings
 -------------------
 SDPSolveError, BoundError, OperatorError, NotConvergedWarning, MissingDependencyError
@@ -49,26 +65,30 @@ Examples
 >>> import numpy as np, sdpsolve
 >>> L = np.array([[2., -1, -1], [-1, 2, -1], [-1, -1, 2]]) / 4       # MAXCUT of a triangle: L/4
 >>> res = sdpsolve.solve(L, equal="all")
->>> round(res.upper, 4), res.bound_kind
+>>> round(res.upper, 2), res.bound_kind
 (2.25, 'rigorous')
 """
 
 from __future__ import annotations
 
-from ._bounds import dual_bound
+from . import rounding
+from ._bounds import dual_bound, dual_bound_value, prove_lambda_max
 from ._eigen import EigenResult, lanczos, lobpcg_top
 from ._errors import BoundError, MissingDependencyError, NotConvergedWarning, OperatorError, SDPSolveError
 from ._lagrangian import LAGRANGIAN_OPTIONS, LagrangianResult, solve_lagrangian
 from ._lagrangian_problem import DenseLagrangianProblem, LagrangianProblem
 from ._operator import Operator, as_operator, check_matches_dense, check_symmetric
-from ._result import DualBound, SDPResult, Status
+from ._result import DualBound, LambdaMaxProof, SDPResult, Status
 from ._solve import METHODS, OPTION_KEYS, solve
+from ._threads import limit_threads, set_threads
 
 __version__ = "0.1.0"
 
 __all__ = [
     "solve",
     "dual_bound",
+    "dual_bound_value",
+    "prove_lambda_max",
     "METHODS",
     "OPTION_KEYS",
     "solve_lagrangian",
@@ -78,7 +98,9 @@ __all__ = [
     "LAGRANGIAN_OPTIONS",
     "SDPResult",
     "DualBound",
+    "LambdaMaxProof",
     "Status",
+    "rounding",
     "Operator",
     "as_operator",
     "check_symmetric",
@@ -86,6 +108,8 @@ __all__ = [
     "EigenResult",
     "lanczos",
     "lobpcg_top",
+    "limit_threads",
+    "set_threads",
     "SDPSolveError",
     "BoundError",
     "OperatorError",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from scipy.linalg import lapack
@@ -28,33 +29,30 @@ from scipy.linalg import lapack
 from ._eigen import lanczos
 from ._errors import BoundError
 from ._operator import Operator, as_operator
-from ._result import DualBound
-from ._validation import as_rng, check_choice, check_probability, check_vector, equal_mask
+from ._result import DualBound, LambdaMaxProof
+from ._validation import (
+    as_rng,
+    check_choice,
+    check_nonneg_float,
+    check_positive_int,
+    check_probability,
+    check_vector,
+    equal_mask,
+)
+from .rounding import ETA, U, down, gamma, sum_up, up
 
 BOUND_KINDS = ("rigorous", "probabilistic", "estimate")
-_U = 2.0**-53
-_ETA = 2.0**-1074
-_DOWN, _UP = -np.inf, np.inf
-
-
-def _up(x):
-    return np.nextafter(x, _UP)
-
-
-def _down(x):
-    return np.nextafter(x, _DOWN)
-
 
 # ------------------------------------------------------------------------------------------------------------
 # U(c, t), rounded upwards
 # ------------------------------------------------------------------------------------------------------------
 def bound_value(c: np.ndarray, t: float, mask: np.ndarray) -> float:
     """U(c, t) with upward rounding (a float ≥ the exact value)."""
-    y = _up(c + t)  # fl(c + t) is within half an ulp; one step up makes it ≥ the exact sum
+    y = up(c + t)  # fl(c + t) is within half an ulp; one step up makes it ≥ the exact sum
     y = np.where(mask, y, np.maximum(y, 0.0))
-    pos = float(_up(math.fsum(y[y > 0])))  # fsum is correctly rounded
-    neg = float(_up(math.fsum(y[y < 0]))) if np.any(y < 0) else 0.0
-    return float(_up(pos + neg)) if neg else pos
+    pos = sum_up(y[y > 0])  # fsum is correctly rounded
+    neg = sum_up(y[y < 0]) if np.any(y < 0) else 0.0
+    return up(pos + neg) if neg else pos
 
 
 def bound_value_estimate(c: np.ndarray, t: float, mask: np.ndarray) -> float:
@@ -88,15 +86,14 @@ def rump_cholesky(Mdense: np.ndarray, c: np.ndarray, t: float) -> tuple[bool, np
     """
     n = Mdense.shape[0]
     d = np.diag(Mdense)
-    a_up = _up(_up(t - d) + c)
-    a_down = _down(_down(t - d) + c)
+    a_up = up(up(t - d) + c)
+    a_down = down(down(t - d) + c)
     if not np.all(a_down > 0):
         return False, None
-    j = np.arange(n, dtype=np.float64)
-    gam = _up((j + 3.0) * _U / _down(1.0 - (j + 3.0) * _U))
-    s = _up(math.fsum(_up(gam * a_up)))
-    s = _up(s + _up(6.0 * n * _up(n + float(a_up.max())) * _ETA))
-    diag = _down(a_down - s)
+    gam = gamma(np.arange(3, n + 3))  # γ_{j+3}, j = 0..n−1, rounded upwards
+    s = sum_up(up(gam * a_up))
+    s = up(s + up(6.0 * n * up(n + float(a_up.max())) * ETA))
+    diag = down(a_down - s)
     if not np.all(diag > 0):
         return False, None
     A = np.negative(Mdense)  # exact
@@ -115,7 +112,7 @@ def _smallest_step(Mdense: np.ndarray, c: np.ndarray, estimate: float) -> tuple[
     d = np.diag(Mdense)
     scale = max(float(np.max(np.abs(d), initial=0.0)), float(np.max(np.abs(c), initial=0.0)), abs(estimate), 1e-300)
     typical = float(np.mean(np.abs(estimate - d + c))) + 1e-300
-    return max(2.0 * (n + 3.0) ** 2 * _U * typical, 8.0 * _U * scale, 1e-300), typical
+    return max(2.0 * (n + 3.0) ** 2 * U * typical, 8.0 * U * scale, 1e-300), typical
 
 
 def rigorous_lambda_max_upper(
@@ -144,7 +141,7 @@ def rigorous_lambda_max_upper(
     lo = float(estimate)
     hi = None
     while tries < max_tries:
-        t = float(_up(estimate + step))
+        t = up(estimate + step)
         tries += 1
         if cholesky_proves_upper(Mdense, c, t):
             hi = t
@@ -157,7 +154,7 @@ def rigorous_lambda_max_upper(
             "huge in norm compared with its top eigenvalue, or contain values near overflow."
         )
     for _ in range(max_bisections):
-        if hi - lo <= max(resolution, 4.0 * (n + 3.0) ** 2 * _U * typical):
+        if hi - lo <= max(resolution, 4.0 * (n + 3.0) ** 2 * U * typical):
             break
         mid = 0.5 * (lo + hi)
         tries += 1
@@ -165,7 +162,7 @@ def rigorous_lambda_max_upper(
             hi = mid
         else:
             lo = mid
-    return (float(_up(hi + err)) if err else hi), tries
+    return (up(hi + err) if err else hi), tries
 
 
 @dataclass(frozen=True)
@@ -210,12 +207,12 @@ def certify_near(
     details = {"materialisation_error": err}
 
     def bound_at(t, tries):
-        t = float(_up(t + err)) if err else float(t)
+        t = up(t + err) if err else float(t)
         return DualBound(bound_value(c, t, mask), "rigorous", t, 0.0, float(estimate), 0,
                          {**details, "cholesky_tries": tries})
 
     step = max(float(step), _smallest_step(Mdense, c, estimate)[0])
-    first = float(_up(estimate + step))
+    first = up(estimate + step)
     ok, R = rump_cholesky(Mdense, c, first)
     if ok:
         return ShiftTest(bound_at(first, 1), True, first)
@@ -223,7 +220,7 @@ def certify_near(
         return ShiftTest(None, False, first)
     t = first
     for k in range(1, max_tries):
-        t = float(_up(estimate + step * 4.0**k))
+        t = up(estimate + step * 4.0**k)
         ok, R = rump_cholesky(Mdense, c, t)
         if ok:
             break
@@ -272,9 +269,9 @@ def probabilistic_lambda_max_upper(
     if eps >= 1.0:
         t = sigma
     else:
-        shifted = (theta + sigma) * (1.0 + 64 * n * _U)  # safety for the floating-point Lanczos process
+        shifted = (theta + sigma) * (1.0 + 64 * n * U)  # safety for the floating-point Lanczos process
         t = min(sigma, shifted / (1.0 - eps) - sigma)
-    return float(_up(t)), theta, res.n_matvec
+    return up(t), theta, res.n_matvec
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -350,7 +347,7 @@ def compute_bound(
             "the probabilistic bound needs a proved bound on ||M||_2, and this operator provides none; give the "
             "operator a `norm_bound()` method, or use bound='rigorous'."
         )
-    sigma = float(_up(_up(norm_m) + float(np.max(np.abs(c), initial=0.0)) * (1 + 4 * _U)))
+    sigma = up(up(norm_m) + float(np.max(np.abs(c), initial=0.0)) * (1 + 4 * U))
     n_active = max(1, int(np.sum(mask | (c + theta > 0))))
     slack = target_slack if target_slack is not None else 1e-6 * max(1.0, abs(bound_value_estimate(c, theta, mask)))
     eps_wanted = max(min(slack / n_active / max(sigma, 1e-300), 0.5), 1e-14)
@@ -397,3 +394,128 @@ def dual_bound(M, c, *, equal=None, kind: str = "rigorous", delta: float = 1e-9,
     delta = check_probability("delta", delta)
     mask = equal_mask(equal, op.n)
     return compute_bound(op, c, mask, kind, delta=delta, rng=as_rng(rng))
+
+
+def _check_finite_real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"`{name}` must be a finite real number, got {value!r} of type {type(value).__name__}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite real number, got {value!r}.")
+    return value
+
+
+def prove_lambda_max(
+    M,
+    c=None,
+    *,
+    estimate: float | None = None,
+    err: float = 0.0,
+    resolution: float = 0.0,
+    max_tries: int = 60,
+    max_bisections: int = 8,
+    first_step: float = 0.0,
+    rng=None,
+) -> LambdaMaxProof:
+    """Prove t ≥ λ_max(M − diag c) by Rump's floating-point Cholesky test (the rigorous kind of SPEC §1.2).
+
+    M is materialised in float64 (an implicit operator through its ``to_dense() -> (B, err)``), candidates
+    t = estimate + step are tested, the step growing geometrically until tI − (B − diag c) is proved positive
+    definite; bisection between the last refused and the proved candidate then tightens t until the interval is
+    below ``resolution`` (or ``max_bisections`` more factorisations). The materialisation error and ``err``
+    are added to t, rounded upwards.
+
+    Parameters
+    ----------
+    M : array, sparse matrix, LinearOperator, torch tensor or object with ``shape`` and ``matmat``
+        The symmetric matrix (materialised; n up to about 2·10⁴).
+    c : array (n,), optional
+        The diagonal shift (default 0).
+    estimate : float, optional
+        An estimate of λ_max(M − diag c), e.g. a Ritz value (default: block Lanczos). The closer, the fewer
+        factorisations and the tighter t.
+    err : float
+        A bound on ||M_exact − M||_2 the caller knows (e.g. when M is a float64 rounding of the matrix meant).
+    resolution : float
+        Stop bisecting once t is known to this accuracy (0: only ``max_bisections`` limits).
+    max_tries : int
+        Candidates tested before giving up (each tries a 4× larger step).
+    max_bisections : int
+        Factorisations spent tightening a proved t (0: keep the first proved candidate).
+    first_step : float
+        The first candidate is at least this far above ``estimate``.
+    rng : None, int or Generator
+        For the Lanczos estimate (only when ``estimate`` is None).
+
+    Returns
+    -------
+    LambdaMaxProof
+
+    Raises
+    ------
+    BoundError
+        If no candidate is proved within ``max_tries``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sdpsolve import prove_lambda_max
+    >>> M = np.array([[2.0, 1.0], [1.0, 2.0]])          # λ_max = 3
+    >>> proof = prove_lambda_max(M, estimate=3.0)
+    >>> bool(3.0 < proof.t < 3.0 + 1e-12), proof.materialisation_error
+    (True, 0.0)
+    """
+    op = as_operator(M)
+    n = op.n
+    c = np.zeros(n) if c is None else check_vector("c", c, n)
+    err = check_nonneg_float("err", err)
+    resolution = check_nonneg_float("resolution", resolution)
+    first_step = check_nonneg_float("first_step", first_step)
+    max_tries = check_positive_int("max_tries", max_tries)
+    max_bisections = check_positive_int("max_bisections", max_bisections, minimum=0)
+    if estimate is None:
+        est = lanczos(ShiftedOperator(op, c), n, k=1, block_size=min(n, 4), tol=1e-8, maxiter=500, rng=as_rng(rng))
+        estimate = float(est.values[0])
+    else:
+        estimate = _check_finite_real("estimate", estimate)
+    Md, merr = op.to_dense()
+    total = up(merr + err) if (merr and err) else (merr or err)
+    t, tries = rigorous_lambda_max_upper(Md, c, estimate, err=total, resolution=resolution, max_tries=max_tries,
+                                         max_bisections=max_bisections, first_step=first_step)
+    return LambdaMaxProof(float(t), estimate, float(total), int(tries))
+
+
+def dual_bound_value(c, t: float, *, equal=None) -> float:
+    """U(c, t) = Σ_{i∈E} (c_i + t) + Σ_{i∉E} max(c_i + t, 0), rounded upwards (SPEC §1.1).
+
+    An upper bound on max <M,P> s.t. P ⪰ 0, P_ii ≤ 1 (i ∉ E), P_ii = 1 (i ∈ E) whenever t ≥ λ_max(M − diag c),
+    e.g. t from :func:`prove_lambda_max`. The returned float is ≥ the exact value of the formula.
+
+    Parameters
+    ----------
+    c : array (n,)
+        The dual point.
+    t : float
+        An upper bound on λ_max(M − diag c) (what makes the value a bound is the caller's t).
+    equal : None, "all", "none", indices or boolean mask
+        The set E.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from sdpsolve import dual_bound_value
+    >>> u = dual_bound_value([1.0, -3.0], 1.0)            # max(2, 0) + max(−2, 0) = 2
+    >>> bool(2.0 <= u < 2.0 + 1e-14)                      # rounded upwards: ≥ the exact value
+    True
+    >>> bool(0.0 <= dual_bound_value([1.0, -3.0], 1.0, equal="all") < 1e-14)   # 2 + (−2)
+    True
+    """
+    arr = np.asarray(c, dtype=np.float64) if not isinstance(c, np.ndarray) else c
+    if arr.ndim != 1:
+        raise ValueError(f"`c` must be a vector, got shape {arr.shape}.")
+    c = check_vector("c", arr, arr.shape[0])
+    t = _check_finite_real("t", t)
+    return bound_value(c, t, equal_mask(equal, c.shape[0]))

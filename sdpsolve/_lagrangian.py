@@ -27,12 +27,13 @@ from ._eigen import lanczos
 from ._errors import NotConvergedWarning
 from ._lagrangian_problem import LagrangianProblem, project_multipliers
 from ._lowrank import lbfgs_maximise_rows
+from ._method import dual_from_primal
+from ._monitor import Monitor, Settings
 from ._operator import as_operator
-from ._problem import dual_from_primal
 from ._result import Status
+from ._threads import limit_threads
 from ._validation import as_rng, check_choice, check_nonneg_float, check_positive_int, check_probability
-
-_U = 2.0**-53
+from .rounding import U, up
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,8 @@ def _constant_upper(beta: np.ndarray, c0: float, theta: np.ndarray) -> float:
     """c0 + Σ θ_k β_k rounded upwards (fsum is correctly rounded; each product is within u of exact)."""
     terms = theta * beta
     s = math.fsum(terms) + 0.0
-    err = (len(terms) + 2) * _U * (float(np.sum(np.abs(terms))) + abs(c0)) + 2 * _U * abs(s)
-    return float(np.nextafter(np.nextafter(s + c0, np.inf) + err, np.inf))
+    err = (len(terms) + 2) * U * (float(np.sum(np.abs(terms))) + abs(c0)) + 2 * U * abs(s)
+    return up(up(s + c0) + err)
 
 
 def solve_lagrangian(
@@ -151,9 +152,8 @@ def solve_lagrangian(
     -------
     LagrangianResult
     """
-    from ._solve import _blas_threads
 
-    with _blas_threads((options or {}).get("blas_threads", 1)):
+    with limit_threads((options or {}).get("blas_threads", 1), blas_only=True):
         return _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_below, stop_above, theta0,
                                  rng, callback, options)
 
@@ -177,7 +177,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     mask[np.asarray(problem.equal, dtype=np.int64)] = True
     rtol = check_nonneg_float("rtol", rtol)
     atol = check_nonneg_float("atol", atol)
-    max_iter = check_positive_int("max_iter", max_iter, allow_none=True) or 200
+    max_iter = check_positive_int("max_iter", max_iter, allow_none=True)
     time_limit = check_nonneg_float("time_limit", time_limit, allow_none=True, positive=True)
     check_choice("bound", bound, BOUND_KINDS)
     opts = dict(options or {})
@@ -186,6 +186,9 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         raise ValueError(f"unknown `options` keys {unknown}; known keys: {sorted(LAGRANGIAN_OPTIONS)}.")
     delta = check_probability("options['delta']", opts.get("delta", 1e-9))
     gen = as_rng(rng)
+    # the stopping rule (gap tolerance), max_iter (default 200 rounds) and the time limit are the Monitor's
+    monitor = Monitor(None, Settings(rtol, atol, max_iter, time_limit, callback, gen, opts), default_max_iter=200,
+                      start=start)
     r = int(opts.get("rank", min(n, 16)))
     inner_iters = int(opts.get("inner_iters", 100))
     viol_tol = float(opts.get("viol_tol", 1e-4))
@@ -251,7 +254,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             res = solve(problem.operator(theta), equal=np.flatnonzero(mask), rtol=max(rtol * 0.1, 1e-6),
                         bound=kind, rng=gen, options={"blas_threads": None})
         counter.n += res.n_matvec
-        value = float(np.nextafter(res.upper + _constant_upper(beta, c0, theta), np.inf))
+        value = up(res.upper + _constant_upper(beta, c0, theta))
         if best is None or value < best[0]:
             best = (value, res.bound_kind, res.failure_probability, res.dual, theta.copy())
 
@@ -260,7 +263,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         nonlocal best
         db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=slack)
         counter.add(opt)
-        value = float(np.nextafter(db.value + _constant_upper(beta, c0, theta), np.inf))
+        value = up(db.value + _constant_upper(beta, c0, theta))
         if best is None or value < best[0]:
             best = (value, db.kind, db.failure_probability, c, theta.copy())
 
@@ -297,7 +300,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         certified_now = False
         want = it % certify_every == 0 or (stop_below is not None and upper_est < stop_below)
         if want and kind != "estimate":
-            slack = 0.25 * max(atol, rtol * max(1.0, abs(lower)))
+            slack = 0.25 * monitor.target(lower)
             before = best[0] if best is not None else np.inf
             certify(opt, c, seed, theta, slack)
             if inner and viol <= 1e-2:
@@ -307,14 +310,14 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             # feasible point no longer improves the certified bound, solve the rounds more accurately
             gap_now = best[0] - lower
             if (viol <= 10 * viol_tol and before - best[0] <= 0.1 * gap_now
-                    and gap_now > max(atol, rtol * max(1.0, abs(best[0])))):
+                    and not monitor.within_tolerance(lower, best[0])):
                 inner_iters = min(2 * inner_iters, max(1000, inner_iters))
         elif kind == "estimate" and (best is None or upper_est < best[0]):
             best = (upper_est, "estimate", float("nan"), c, theta.copy())
         cur_upper = best[0] if best is not None else np.inf
         history.append({"iteration": it, "lower": lower, "violation": viol, "upper_estimate": upper_est,
                         "upper_certified": cur_upper if best is not None and kind != "estimate" else None,
-                        "rho": rho, "time": time.perf_counter() - start})
+                        "rho": rho, "time": monitor.elapsed()})
         if callback is not None and callback(dict(history[-1])):
             status, message = Status.CALLBACK, f"stopped by the callback after {it} rounds"
             break
@@ -328,18 +331,18 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             message = (f"decided: primal value {lower:.6g} (priced violation: {priced:.6g}) > {stop_above:g} with "
                        f"violation {viol:.1e} after {it} rounds (the relaxation cannot certify)")
             break
-        tol = max(atol, rtol * max(1.0, abs(best_est)))
-        if viol <= viol_tol and best_est - lower <= 0.5 * tol:
+        # the estimate is checked against half the tolerance, so that the certified bound normally meets it
+        if viol <= viol_tol and monitor.within_tolerance(lower, best_est, scale=0.5):
             if not certified_now and kind != "estimate":
-                certify(opt, c, seed, theta, 0.25 * tol)
-            if best[0] - lower <= tol:
+                certify(opt, c, seed, theta, 0.25 * monitor.target(best_est))
+            if monitor.within_tolerance(lower, best[0]):
                 status = Status.CONVERGED
-                message = f"gap {(best[0] - lower) / max(1.0, abs(best[0])):.2e} within tolerance after {it} rounds"
+                message = f"gap {monitor.relative_gap(lower, best[0]):.2e} within tolerance after {it} rounds"
                 break
-        if it >= max_iter:
-            status, message = Status.MAX_ITER, f"max_iter={max_iter} rounds reached"
+        if monitor.iterations_exhausted(it):
+            status, message = Status.MAX_ITER, f"max_iter={monitor.max_iter} rounds reached"
             break
-        if time_limit is not None and time.perf_counter() - start >= time_limit:
+        if monitor.out_of_time():
             status, message = Status.TIME_LIMIT, f"time limit {time_limit:g} s reached after {it} rounds"
             break
         if viol > 0.5 * prev_viol:
@@ -355,10 +358,10 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         # make sure the reported bound is certified at the final iterate too
         opt = as_operator(problem.operator(theta), check=False)
         c, _ = dual_from_primal(mask, opt.matmat(V), V)
-        certify(opt, c, V, theta, 0.25 * max(atol, rtol * abs(lower)))
+        certify(opt, c, V, theta, 0.25 * monitor.target(lower))
     upper, bkind, fp, c_best, theta_best = best
-    gap = (upper - lower) / max(1.0, abs(upper))
-    elapsed = time.perf_counter() - start
+    gap = monitor.relative_gap(lower, upper)
+    elapsed = monitor.elapsed()
     message = f"{message}; {bkind} bound, {elapsed:.3g} s"
     if status in (Status.MAX_ITER, Status.TIME_LIMIT):
         warnings.warn(f"sdpsolve.solve_lagrangian did not converge: {message}", NotConvergedWarning, stacklevel=3)

@@ -18,6 +18,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .rounding import U
+
 
 @runtime_checkable
 class LagrangianProblem(Protocol):
@@ -131,7 +133,7 @@ class DenseLagrangianProblem:
         """Dense M(θ) (its products are then exact up to the rounding of the sum, bounded in to_dense)."""
         B = self.M0 + np.tensordot(theta, self.A, axes=1)
         terms = np.abs(self.M0) + np.tensordot(np.abs(theta), np.abs(self.A), axes=1)
-        err = float(np.linalg.norm(terms)) * (self.m + 2) * 2.0**-52
+        err = float(np.linalg.norm(terms)) * (self.m + 2) * (2 * U)
         return _DenseWithError(B, err)
 
 

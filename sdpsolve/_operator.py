@@ -18,13 +18,10 @@ import scipy.sparse as sp
 
 from ._errors import OperatorError
 from ._validation import as_rng
+from .rounding import up
 
 #: relative asymmetry above which an explicit M is rejected
 SYMMETRY_RTOL = 1e-10
-
-
-def _round_up(x: float) -> float:
-    return float(np.nextafter(x, np.inf))
 
 
 class Operator:
@@ -126,7 +123,7 @@ def symmetrise_with_error(raw: np.ndarray) -> tuple[np.ndarray, float]:
         return B, 0.0
     # sym(raw) - B = (upper(raw) - lower(raw)ᵀ)/2 mirrored: its Frobenius norm is ||raw - rawᵀ||_F / 2.
     fro = float(np.linalg.norm(diff)) * 0.5
-    return B, _round_up(fro * (1.0 + 1e-12) + 1e-300)
+    return B, up(fro * (1.0 + 1e-12) + 1e-300)
 
 
 class DenseOperator(Operator):
@@ -148,7 +145,7 @@ class DenseOperator(Operator):
     def norm_bound(self):
         # ||A||_2 <= ||A||_F; the float sum of squares is inflated to cover its rounding.
         fro2 = float(np.einsum("ij,ij->", self.A, self.A))
-        return _round_up(math.sqrt(fro2 * (1.0 + 4e-16 * self.n * self.n)) * (1 + 1e-15))
+        return up(math.sqrt(fro2 * (1.0 + 4e-16 * self.n * self.n)) * (1 + 1e-15))
 
 
 class SparseOperator(Operator):
@@ -173,7 +170,7 @@ class SparseOperator(Operator):
         rows = np.asarray(absA.sum(axis=1)).ravel()
         maxlen = int(np.max(np.diff(self.A.indptr))) if self.n else 0
         bound = float(rows.max(initial=0.0)) * (1.0 + 2.3e-16 * (maxlen + 2))
-        return _round_up(bound)
+        return up(bound)
 
 
 class CallableOperator(Operator):
@@ -208,7 +205,7 @@ class CallableOperator(Operator):
                 B, err = out
                 B = np.asarray(B, dtype=np.float64)
                 Bs, serr = symmetrise_with_error(B)
-                return Bs, _round_up(float(err) + serr)
+                return Bs, up(float(err) + serr)
             return symmetrise_with_error(np.asarray(out, dtype=np.float64))
         return symmetrise_with_error(self._raw_dense())
 

@@ -49,6 +49,30 @@ class DualBound:
 
 
 @dataclass(frozen=True)
+class LambdaMaxProof:
+    """A proved upper bound t on λ_max(M − diag c) (:func:`sdpsolve.prove_lambda_max`).
+
+    Attributes
+    ----------
+    t : float
+        Proved: λ_max(M − diag c) ≤ t. A floating-point Cholesky test (Rump 2006) proved
+        tI − (B − diag c) positive definite for the float64 matrix B the operator materialised, and
+        ``materialisation_error`` (≥ ||M_exact − B||_2) was added, rounded upwards.
+    estimate : float
+        The estimate of λ_max the candidates started from (a Ritz value: not a bound).
+    materialisation_error : float
+        The bound on ||M_exact − B||_2 included in ``t`` (0 for an explicit float64 matrix).
+    cholesky_tries : int
+        Number of Cholesky factorisations spent.
+    """
+
+    t: float
+    estimate: float
+    materialisation_error: float
+    cholesky_tries: int
+
+
+@dataclass(frozen=True)
 class SDPResult:
     """Outcome of :func:`sdpsolve.solve`.
 

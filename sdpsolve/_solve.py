@@ -9,11 +9,14 @@ import numpy as np
 
 from ._bounds import BOUND_KINDS, RIGOROUS_MAX_N, certify_near, compute_bound
 from ._errors import NotConvergedWarning
-from ._lowrank import lowrank, mixing
+from ._lowrank import lowrank
+from ._method import Problem
+from ._mixing import mixing
+from ._monitor import Monitor, Settings
 from ._operator import as_operator
-from ._problem import Problem, Settings
 from ._result import SDPResult, Status
 from ._subgradient import dual_subgradient
+from ._threads import limit_threads
 from ._validation import (
     as_rng,
     check_choice,
@@ -132,27 +135,15 @@ def solve(
     op.n_matvec = 0
 
     threads = opts.get("blas_threads", 1 if op.n <= 5000 else None)
-    with _blas_threads(threads):
+    with limit_threads(threads, blas_only=True):
         return _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callback, opts, delta, start)
-
-
-def _blas_threads(threads):
-    """Limit the BLAS thread pool (threadpoolctl) for the duration of a solve; no-op if None."""
-    import contextlib
-
-    if threads is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=int(threads), user_api="blas")
 
 
 def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callback, opts, delta, start):
     chosen = _choose_method(op, opts) if method == "auto" else method
     problem = Problem(op, mask)
     settings = Settings(rtol, atol, max_iter, time_limit, callback, gen, opts)
+    monitor = Monitor(problem, settings)  # the stopping rule for the certified bound
 
     kind = bound
     if kind == "rigorous" and op.n > int(opts.get("rigorous_max_n", RIGOROUS_MAX_N)):
@@ -174,7 +165,7 @@ def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callb
         out = METHODS[chosen](problem, settings)
         n_iter += out.n_iter
         history += out.history
-        target = 0.25 * max(atol, rtol * max(1.0, abs(out.lower)))
+        target = 0.25 * monitor.target(out.lower)
         seed = out.eigvec if out.V is None else np.hstack([out.V, out.eigvec])
         estimate = None if out.ritz is None else (out.ritz, out.eigvec)
         if out.certificate is not None:  # proved by the method at out.c
@@ -183,9 +174,9 @@ def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callb
             db = compute_bound(op, out.c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=target,
                                dense=dense, matmat=out.product, estimate=estimate)
         upper, lower = db.value, out.lower
-        gap = (upper - lower) / max(1.0, abs(upper))
+        gap = monitor.relative_gap(lower, upper)
         status, message = out.status, out.message
-        met = upper - lower <= max(atol, rtol * max(1.0, abs(upper)))
+        met = monitor.within_tolerance(lower, upper)
         if status is not Status.CONVERGED or met or out.V is None:
             break
         # the estimate met the tolerance but the certified bound did not: continue from V with a tighter target

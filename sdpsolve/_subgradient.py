@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._problem import MethodOutput, Monitor, Problem, Settings, estimate_upper, top_eigenvector
+from ._method import MethodOutput, Problem, estimate_upper, top_eigenvector
+from ._monitor import Monitor, Settings
 
 
 def _primal_from_vector(problem: Problem, u: np.ndarray) -> tuple[np.ndarray, float]:

@@ -1,4 +1,4 @@
-"""Tests of ``sdpsolve certify`` and ``sdpsolve demo`` (certifiers.cli, certifiers._demo).
+"""Tests of ``sdpsolve certify`` and ``sdpsolve demo`` (certifiers.cli, the run engine certifiers.engine, the demo).
 
 Oracles: the plugins' own outputs (a record's bounds must equal ``bound_margins`` of the same plugin on the
 same example), the JSON-lines contract keys of :meth:`ExampleResult.to_json`, soundness across methods
@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 
 import certifiers
-from certifiers import _demo
-from certifiers import cli as ccli
+from certifiers import engine
+from certifiers._base import _REGISTRY
 from certifiers._network import ReLUNetwork
-from certifiers._store import reproducible
+from certifiers._plugins import registry
+from certifiers.engine import reproducible
+from certifiers.workflows import _demo
 from sdpsolve import cli
 
 CONTRACT_KEYS = {"index", "label", "predicted", "bounds", "bound_kind", "method", "eps", "time"}
@@ -184,7 +186,7 @@ def test_resume_skips_recorded_examples(capsys, files, tmp_path):
 def test_workers_give_the_same_records(capsys, files, tmp_path):
     """--workers 2 runs the batches in 2 processes and solves Grad-cert's pair SDPs in 2 processes too (empty
     caches here); the records, keys and header equal a serial run's."""
-    plans, unused = ccli.plan_methods(["grad-cert", "sdp-cert"], workers=2)
+    plans, unused = engine.plan_methods(["grad-cert", "sdp-cert"], workers=2)
     assert [p.options.get("workers") for p in plans] == [2, None] and unused == []
     assert "workers" not in plans[0].key_options()
     serial, parallel = tmp_path / "serial.jsonl", tmp_path / "parallel.jsonl"
@@ -204,15 +206,15 @@ def test_default_batches_are_per_method(files):
     """Without --batch-size each method takes its plugin's batch size: sdp-cert one example per task (so that
     --workers spreads it and each example is stored when done), whole-array methods 100; batches with nothing
     left to do are not tasks; a given batch_size applies to all; bad sizes are refused naming the argument."""
-    plans, _ = ccli.plan_methods(["sdp-cert", "ibp", "pgd"])
-    assert ccli.batch_sizes(plans) == {"sdp-cert": 1, "ibp": 100, "pgd": 100}
-    assert ccli.batch_sizes(plans, 7) == {"sdp-cert": 7, "ibp": 7, "pgd": 7}
+    plans, _ = engine.plan_methods(["sdp-cert", "ibp", "pgd"])
+    assert engine.batch_sizes(plans) == {"sdp-cert": 1, "ibp": 100, "pgd": 100}
+    assert engine.batch_sizes(plans, 7) == {"sdp-cert": 7, "ibp": 7, "pgd": 7}
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="batch_size"):
-            ccli.batch_sizes(plans, bad)
+            engine.batch_sizes(plans, bad)
     X, y = files["X"][:5], files["y"][:5]
     indices = np.arange(10, 15)
-    batches = ccli._batches(X, y, indices, plans, None, lambda m, i: m == "sdp-cert" and i == 12)
+    batches = engine.make_batches(X, y, indices, plans, None, lambda m, i: m == "sdp-cert" and i == 12)
     shape = [(first, list(idx), {m: list(rows) for m, rows in todo.items()}) for first, _, _, idx, todo in batches]
     assert shape == [
         (10, list(range(10, 15)), {"ibp": list(range(5)), "pgd": list(range(5))}),
@@ -226,13 +228,13 @@ def test_default_batches_are_per_method(files):
 def test_sdpcert_records_do_not_depend_on_batching(files):
     """sdp-cert and ibp in one run: by default sdp-cert's records arrive one example at a time (also through
     --workers 2) and equal those of batches of 3 for both methods."""
-    plans, _ = ccli.plan_methods(["sdp-cert", "ibp"], time_limit=5.0)
-    ccli.prepare_methods(plans, files["net"])
+    plans, _ = engine.plan_methods(["sdp-cert", "ibp"], {"time_limit": 5.0})
+    engine.prepare_methods(plans, files["net"])
     X, y, eps = files["X"][:5], files["y"][:5], 0.05
     runs = []
     for batch_size, workers in ((None, 1), (None, 2), (3, 1)):
         calls = []
-        out = ccli.certify_examples(files["net"], X, y, eps, plans, batch_size=batch_size, workers=workers,
+        out = engine.certify_examples(files["net"], X, y, eps, plans, batch_size=batch_size, workers=workers,
                                     threads=1, on_records=lambda m, recs, calls=calls: calls.append((m, len(recs))))
         if batch_size is None:
             assert sorted(calls) == sorted([("ibp", 5)] + [("sdp-cert", 1)] * 5)
@@ -249,22 +251,23 @@ def test_closed_form_methods_run_in_this_process(files, monkeypatch):
     equal a serial run's. A run of closed-form methods only starts no pool at all."""
     import concurrent.futures
 
-    registry = ccli._registry()
-    assert {n for n, cls in registry.items() if not cls.runs_in_workers} == {"grad-cert", "ibp", "frobenius"}
-    plans, _ = ccli.plan_methods(["ibp", "pgd", "grad-cert"], seed=3, cache_dir=files["cache"])
-    ccli.prepare_methods(plans, files["net"])
+    assert {n for n, cls in registry().items() if not cls.runs_in_workers} == {"grad-cert", "ibp", "frobenius"}
+    plans, _ = engine.plan_methods(["ibp", "pgd", "grad-cert"], {"cache_dir": files["cache"]}, seed=3)
+    engine.prepare_methods(plans, files["net"])
     X, y, eps = files["X"], files["y"], 0.04
-    serial = ccli.certify_examples(files["net"], X, y, eps, plans, batch_size=5, threads=1)
+    serial = engine.certify_examples(files["net"], X, y, eps, plans, batch_size=5, threads=1)
 
     here = []
-    run_batch = ccli._run_batch
+    from certifiers.engine import _executors
+
+    run_batch = _executors.run_batch
 
     def spy(network, plans_, eps_, batch):
         here.extend((m, int(batch[3][k])) for m, rows in batch[4].items() for k in rows)
         return run_batch(network, plans_, eps_, batch)
 
-    monkeypatch.setattr(ccli, "_run_batch", spy)  # this process only: the spawned workers import their own
-    parallel = ccli.certify_examples(files["net"], X, y, eps, plans, batch_size=5, workers=2, threads=1)
+    monkeypatch.setattr(_executors, "run_batch", spy)  # this process only: the spawned workers import their own
+    parallel = engine.certify_examples(files["net"], X, y, eps, plans, batch_size=5, workers=2, threads=1)
     assert sorted(here) == sorted((m, i) for m in ("ibp", "grad-cert") for i in range(N))
     assert {m: reproducible(r) for m, r in parallel.items()} == {m: reproducible(r) for m, r in serial.items()}
 
@@ -272,8 +275,9 @@ def test_closed_form_methods_run_in_this_process(files, monkeypatch):
         raise AssertionError("a process pool was started for closed-form methods")
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(certifiers._pool, "ProcessPoolExecutor", no_pool)
     cheap = [p for p in plans if p.name != "pgd"]
-    alone = ccli.certify_examples(files["net"], X, y, eps, cheap, batch_size=5, workers=2, threads=1)
+    alone = engine.certify_examples(files["net"], X, y, eps, cheap, batch_size=5, workers=2, threads=1)
     assert {m: reproducible(r) for m, r in alone.items()} == {m: reproducible(serial[m]) for m in alone}
 
 
@@ -297,17 +301,16 @@ class _MarksItsBatches(certifiers.Certifier):
 def test_failure_while_storing_drops_the_batches_not_started(files, tmp_path, monkeypatch):
     """When storing a batch fails, the process pool's batches not yet started are cancelled (the error comes
     at once instead of after the whole run)."""
-    registry = dict(ccli._registry(), **{_MarksItsBatches.name: _MarksItsBatches})
-    monkeypatch.setattr(ccli, "_registry", lambda: registry)
+    monkeypatch.setitem(_REGISTRY, _MarksItsBatches.name, _MarksItsBatches)
     folder = tmp_path / "batches"
     folder.mkdir()
-    plan = ccli.MethodPlan(_MarksItsBatches.name, False, {}, instance=_MarksItsBatches(str(folder), 0.2))
+    plan = engine.MethodPlan(_MarksItsBatches.name, False, {}, instance=_MarksItsBatches(str(folder), 0.2))
 
     def fail(method, records):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        ccli.certify_examples(files["net"], files["X"], files["y"], 0.04, [plan], batch_size=1, workers=2,
+        engine.certify_examples(files["net"], files["X"], files["y"], 0.04, [plan], batch_size=1, workers=2,
                               threads=1, on_records=fail)
     ran = len(list(folder.iterdir()))
     assert 1 <= ran <= N // 2, f"{ran} of {N} batches ran after the first one failed to store"
@@ -421,8 +424,8 @@ def test_gradcert_rejects_deep_network_naming_method(capsys, files, tmp_path):
 
 
 def test_options_reach_only_plugins_that_accept_them(capsys, files):
-    plans, unused = ccli.plan_methods(
-        ["grad-cert", "ibp", "pgd"], rtol=1e-3, bound="probabilistic", seed=5, early_stop=False
+    plans, unused = engine.plan_methods(
+        ["grad-cert", "ibp", "pgd"], {"rtol": 1e-3, "bound": "probabilistic", "early_stop": False}, seed=5
     )
     opts = {p.name: p.options for p in plans}
     assert opts["grad-cert"] == {"rtol": 1e-3, "bound": "probabilistic", "rng": 5}
@@ -431,7 +434,7 @@ def test_options_reach_only_plugins_that_accept_them(capsys, files):
     assert pgd.reseed and pgd.key_options()["seed"] == 5
     assert unused == ["early_stop"]
     if "sdp-cert" in certifiers.available():
-        (plan,), unused = ccli.plan_methods(["sdp-cert"], rtol=1e-2, early_stop=False)
+        (plan,), unused = engine.plan_methods(["sdp-cert"], {"rtol": 1e-2, "early_stop": False})
         assert plan.options["early_stop"] is False and plan.options["rtol"] == 1e-2 and unused == []
     # a flag no selected method takes is reported, and the run still succeeds
     code, _, err = _certify(capsys, files, "--method", "ibp", "--eps", "0.1", "--rtol", "1e-3")
@@ -441,7 +444,7 @@ def test_options_reach_only_plugins_that_accept_them(capsys, files):
 def test_sdpcert_flags_reach_the_plugin_and_its_records(capsys, files, tmp_path):
     """--bounds/--triangle/--time-limit go to sdp-cert only; its records carry per-target solve details, and its
     bounds are never looser than the interval bounds of the same run (oracle: the ibp plugin)."""
-    plans, unused = ccli.plan_methods(["sdp-cert", "ibp"], bounds="crown", triangle=True, time_limit=5.0)
+    plans, unused = engine.plan_methods(["sdp-cert", "ibp"], {"bounds": "crown", "triangle": True, "time_limit": 5.0})
     opts = {p.name: p.options for p in plans}
     assert opts["sdp-cert"]["bounds"] == "crown" and opts["sdp-cert"]["triangle"] is True
     assert opts["sdp-cert"]["time_limit"] == 5.0 and opts["ibp"] == {} and unused == []
@@ -458,13 +461,13 @@ def test_sdpcert_flags_reach_the_plugin_and_its_records(capsys, files, tmp_path)
             assert b <= by["ibp"][i]["bounds"][j] + 1e-9, (i, j)
     code, _, err = _certify(capsys, files, "--method", "ibp", "--eps", "0.1", "--triangle")
     assert code == 0 and "--triangle is ignored" in err
-    plans, _ = ccli.plan_methods(["sdp-cert"], relaxation="paper")
+    plans, _ = engine.plan_methods(["sdp-cert"], {"relaxation": "paper"})
     assert plans[0].options["relaxation"] == "paper"
     code, _, err = _certify(capsys, files, "--method", "ibp", "--eps", "0.1", "--relaxation", "paper")
     assert code == 0 and "--relaxation is ignored" in err
     code, _, err = _certify(capsys, files, "--method", "sdp-cert", "--eps", "0.1", "--relaxation", "loose")
     assert code == 2 and "--relaxation" in err and "'paper'" in err
-    plans, _ = ccli.plan_methods(["sdp-cert", "ibp"], bounds_box="unclipped")
+    plans, _ = engine.plan_methods(["sdp-cert", "ibp"], {"bounds_box": "unclipped"})
     assert plans[0].options["bounds_box"] == "unclipped" and "bounds_box" not in plans[1].options
     code, _, err = _certify(capsys, files, "--method", "crown", "--eps", "0.1", "--bounds-box", "unclipped")
     assert code == 0 and "--bounds-box is ignored" in err
@@ -483,7 +486,9 @@ def test_demo_runs_end_to_end(capsys, monkeypatch, tmp_path):
         results.append(real(**kwargs))
         return results[-1]
 
-    monkeypatch.setattr(_demo, "run_demo", spy)
+    from certifiers.cli import _demo as demo_command
+
+    monkeypatch.setattr(demo_command, "run_demo", spy)
     code = cli.main(
         [
             "demo",

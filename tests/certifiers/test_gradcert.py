@@ -27,9 +27,8 @@ from certifiers._gradcert import (
     ENGINES,
     GradCertOperator,
     PairSDPTable,
-    _difference_correction,
-    _exact_difference,
     default_cache_dir,
+    difference_correction,
     gradcert_matrix_dense,
     margin_rounding_bound,
     pair_sdp_values,
@@ -37,6 +36,7 @@ from certifiers._gradcert import (
 )
 from certifiers._network import ReLUNetwork
 from sdpsolve._operator import as_operator, check_matches_dense, check_symmetric
+from sdpsolve.rounding import exact_difference
 from tests.oracles import sdp_optimum
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -281,14 +281,14 @@ def test_paper_eq8_matrix_is_not_a_valid_bound():
 def test_exact_difference_and_its_correction():
     a = np.array([1.0, 3.0, 1e20, 0.1])
     b = np.array([1e-20, 1.0, -1.0, 0.3])
-    s, e = _exact_difference(a, b)
+    s, e = exact_difference(a, b)
     for ai, bi, si, ei in zip(a, b, s, e):
         assert Fraction(float(si)) + Fraction(float(ei)) == Fraction(float(ai)) - Fraction(float(bi))
     assert e[1] == 0 and e[0] != 0 and e[2] != 0
     W = np.random.default_rng(0).standard_normal((4, 3))
-    corr = _difference_correction(W, e)
+    corr = difference_correction(W, e)
     assert corr >= np.abs(gradcert_matrix_dense(W, e)).sum()  # ≥ Σ|M(δv)_ij| ≥ SDP(M(δv))
-    assert _difference_correction(W, np.zeros(4)) == 0.0
+    assert difference_correction(W, np.zeros(4)) == 0.0
 
 
 def test_margin_rounding_bound_holds_in_exact_arithmetic():

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certifiers._network import ReLUNetwork, from_npz, from_torch, load_network
+from certifiers._load import load_network
+from certifiers._network import ReLUNetwork, from_npz, from_torch
 from tests.strategies import relu_networks
 
 torch = pytest.importorskip("torch")

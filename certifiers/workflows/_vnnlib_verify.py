@@ -44,24 +44,24 @@ from __future__ import annotations
 
 import enum
 import math
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 
-from ._network import ReLUNetwork
-from ._vnnlib import VNNLibSpec, check_unsafe
+from sdpsolve.rounding import U, gamma, up
+
+from .._network import ReLUNetwork
+from .._outcome import Verdict
+from .._vnnlib import VNNLibSpec, check_unsafe
 
 __all__ = ["VERIFY_METHODS", "StageRecord", "VerificationResult", "VerificationStatus", "verify_vnnlib"]
 
 #: the stages :func:`verify_vnnlib` can run, in the order they run (cheapest first)
 VERIFY_METHODS = ("pgd", "ibp", "crown", "lp", "sdp-cert")
 _BOUND_METHODS = ("ibp", "crown", "lp")
-_U = 2.0**-53
 
 
 class VerificationStatus(enum.Enum):
@@ -71,6 +71,11 @@ class VerificationStatus(enum.Enum):
     UNSAT = "unsat"
     UNKNOWN = "unknown"
     TIMEOUT = "timeout"
+
+    @property
+    def verdict(self) -> Verdict:
+        """The same outcome in the package's vocabulary: sat is falsified, unsat verified, the rest unknown."""
+        return {"sat": Verdict.FALSIFIED, "unsat": Verdict.VERIFIED}.get(self.value, Verdict.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -170,10 +175,6 @@ def _check_positive_int(value, name: str) -> int:
 # ---------------------------------------------------------------------------------------------------------
 # the SDP stage: one row as an SDPCertInstance margin
 # ---------------------------------------------------------------------------------------------------------
-def _gamma(n: int) -> float:
-    return n * _U / (1.0 - n * _U)
-
-
 def _reduced_network(network: ReLUNetwork, lo: np.ndarray, hi: np.ndarray, a: np.ndarray, c: float):
     """The network g on u ∈ [0, 1]^f with outputs (0, −aᵀ f(x(u)) − c), and a bound on its rounding.
 
@@ -189,18 +190,18 @@ def _reduced_network(network: ReLUNetwork, lo: np.ndarray, hi: np.ndarray, a: np
     The total is doubled to cover the rounding of its own evaluation (it is a few units in the last place of the
     weights' magnitude, so the factor costs nothing).
     """
-    from ._bound_propagation import interval_bounds
+    from .._bound_propagation import interval_bounds
 
     free = np.flatnonzero(hi > lo)
     if free.size == 0:
         return None, 0.0
     W = list(network.weights)
     b = list(network.biases)
-    w = np.nextafter(hi[free] - lo[free], np.inf)
+    w = up(hi[free] - lo[free])
     W[0] = W[0][:, free] * w
     b[0] = network.weights[0] @ lo + network.biases[0]
-    e = _gamma(network.input_dim + 2) * (np.abs(network.weights[0]) @ np.abs(lo) + np.abs(network.biases[0]))
-    e = e + 2 * _U * np.abs(W[0]).sum(axis=1)
+    e = gamma(network.input_dim + 2) * (np.abs(network.weights[0]) @ np.abs(lo) + np.abs(network.biases[0]))
+    e = e + 2 * U * np.abs(W[0]).sum(axis=1)
     L = len(W) - 1
     for i in range(1, L):
         e = np.abs(W[i]) @ e
@@ -211,7 +212,7 @@ def _reduced_network(network: ReLUNetwork, lo: np.ndarray, hi: np.ndarray, a: np
     else:
         x_mag, e_logits = np.ones(free.size), e
     a_abs = np.abs(a)
-    gk = _gamma(W[L].shape[1] + W[L].shape[0] + 4)
+    gk = gamma(W[L].shape[1] + W[L].shape[0] + 4)
     err = a_abs @ e_logits + gk * (a_abs @ (np.abs(W[L]) @ x_mag) + a_abs @ np.abs(b[L]) + abs(c))
     row = -(a @ W[L])
     g = ReLUNetwork([*W[:L], np.stack([np.zeros_like(row), row])], [*b[:L], np.array([0.0, -(a @ b[L]) - c])])
@@ -224,11 +225,11 @@ def _sdp_row_bound(network, lo, hi, a, c, *, bounds, rtol, max_iter, time_limit,
 
     from sdpsolve import NotConvergedWarning, solve_lagrangian
 
-    from ._sdpcert_instance import SDPCertInstance
+    from .._sdpcert_instance import SDPCertInstance
 
     g, err = _reduced_network(network, lo, hi, a, c)
     if g is None:  # a single point: the forward pass is the answer (up to its rounding, IBP is exact here)
-        from ._bound_propagation import linear_upper_bounds
+        from .._bound_propagation import linear_upper_bounds
 
         return float(linear_upper_bounds(network, lo, hi, -a[None], np.array([-c]), "ibp")[0]), "point"
     inst = SDPCertInstance(g, np.full(g.input_dim, 0.5), 0.5, 0, 1, bounds=bounds)
@@ -242,7 +243,7 @@ def _sdp_row_bound(network, lo, hi, a, c, *, bounds, rtol, max_iter, time_limit,
 # ---------------------------------------------------------------------------------------------------------
 # the driver
 # ---------------------------------------------------------------------------------------------------------
-class _Clock:
+class Clock:
     def __init__(self, timeout: float | None):
         self.start = time.perf_counter()
         self.timeout = timeout
@@ -306,10 +307,10 @@ def verify_vnnlib(
         ``sat`` only with a counterexample whose float64 forward pass was checked against ``spec``;
         ``unsat`` only when every disjunct was refuted by a sound bound.
     """
-    from ._attacks import polytope_attack
-    from ._bound_propagation import BOUND_METHODS, linear_upper_bounds
+    from .._attacks import polytope_attack
+    from .._bound_propagation import BOUND_METHODS, linear_upper_bounds
 
-    clock = _Clock(_check_seconds(timeout, "timeout", allow_zero=True))
+    clock = Clock(_check_seconds(timeout, "timeout", allow_zero=True))
     if not isinstance(network, ReLUNetwork):
         raise TypeError(f"`network` must be a ReLUNetwork, got {type(network).__name__}.")
     if not isinstance(spec, VNNLibSpec):
@@ -450,84 +451,3 @@ def verify_vnnlib(
     n_open = sum(r is None for r in refuted_by)
     return result("unknown", f"{n_open} of {Q} disjuncts not refuted by {', '.join(methods)} and no "
                   f"counterexample found, after {clock.elapsed():.3g} s.")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# sdpsolve vnnlib
-# ---------------------------------------------------------------------------------------------------------
-def _build(p) -> None:
-    p.add_argument("model", help="the network: .onnx (or .npz with W0, b0, W1, b1, ...)")
-    p.add_argument("spec", help="the property: .vnnlib (or .vnnlib.gz)")
-    p.add_argument("--timeout", type=float, metavar="S", help="seconds for the whole run, loading included")
-    p.add_argument(
-        "--method",
-        action="append",
-        metavar="NAME",
-        help=f"stage to run (repeatable or comma-separated; default all): {', '.join(VERIFY_METHODS)}",
-    )
-    p.add_argument("--out", metavar="FILE", help="also write the result file (VNN-COMP format) here")
-    p.add_argument("--sdp-time-limit", type=float, metavar="S", help="seconds per SDP row (default: the time left)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the attack and the SDP solver")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch/BLAS threads (default 1)")
-
-
-def _run(args) -> int:
-    from sdpsolve.cli import UsageError
-
-    from . import cli
-    from ._network import load_network
-    from ._vnnlib import read_vnnlib
-
-    clock = _Clock(None)
-    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout!r}.")
-    if args.sdp_time_limit is not None and not (math.isfinite(args.sdp_time_limit) and args.sdp_time_limit > 0):
-        raise UsageError(f"--sdp-time-limit must be a positive number of seconds, got {args.sdp_time_limit!r}.")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}.")
-    if args.threads < 1:
-        raise UsageError(f"--threads must be >= 1, got {args.threads}.")
-    methods = VERIFY_METHODS
-    if args.method:
-        methods = [n.strip() for m in args.method for n in m.split(",") if n.strip()]
-        bad = [m for m in methods if m not in VERIFY_METHODS]
-        if bad or not methods:
-            raise UsageError(f"--method must name stages among {', '.join(VERIFY_METHODS)}; got {bad or methods}.")
-    out = Path(args.out) if args.out else None
-    if out is not None and not out.parent.exists():
-        raise UsageError(f"--out {out}: folder {out.parent} does not exist.")
-    model_path, spec_path = Path(args.model), Path(args.spec)
-    for what, path in (("MODEL", model_path), ("SPEC", spec_path)):
-        if not path.is_file():
-            raise UsageError(f"{what}: file not found: {path}")
-    try:
-        network = load_network(model_path)
-    except (ValueError, TypeError, OSError, KeyError, ImportError) as exc:  # ImportError: onnx missing
-        raise UsageError(f"MODEL {model_path}: {exc}") from None
-    try:
-        spec = read_vnnlib(spec_path)
-    except ValueError as exc:  # VNNLibError names the file and line
-        raise UsageError(str(exc)) from None
-    if (spec.n_inputs, spec.n_outputs) != (network.input_dim, network.n_classes):
-        raise UsageError(
-            f"{spec_path} has {spec.n_inputs} inputs and {spec.n_outputs} outputs, but {args.model} has "
-            f"{network.input_dim} inputs and {network.n_classes} outputs."
-        )
-    timeout = None if args.timeout is None else max(0.0, args.timeout - clock.elapsed())
-    with cli.limit_threads(args.threads):
-        res = verify_vnnlib(network, spec, timeout=timeout, methods=methods, sdp_time_limit=args.sdp_time_limit,
-                            seed=args.seed)
-    text = res.to_vnncomp()
-    print(text, flush=True)
-    print(f"sdpsolve vnnlib: {res.status.value}: {res.reason}", file=sys.stderr)
-    if out is not None:
-        out.write_text(text + "\n")
-    return 0
-
-
-def register_cli() -> None:
-    """Register ``sdpsolve vnnlib`` with :func:`sdpsolve.cli.add_command` (idempotent)."""
-    from sdpsolve.cli import add_command
-
-    add_command("vnnlib", "decide a VNN-LIB property for an ONNX network: sat (with a witness), unsat, unknown or "
-                "timeout", _build, _run)

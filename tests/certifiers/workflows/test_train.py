@@ -21,8 +21,8 @@ import json
 import numpy as np
 import pytest
 
-from certifiers._network import load_network
-from certifiers._training import OBJECTIVES, load_training_data, register_cli, train
+from certifiers import load_network
+from certifiers.workflows import OBJECTIVES, load_training_data, train
 
 pytest.importorskip("mlxtend")
 
@@ -178,7 +178,6 @@ def test_bad_data_is_rejected(tmp_path):
 def _main(argv):
     from sdpsolve import cli
 
-    register_cli()
     return cli.main(argv)
 
 

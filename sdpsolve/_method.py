@@ -1,19 +1,19 @@
-"""What every method shares: the problem (operator + E), the settings, and the monitor that stops and records.
+"""What every method of :func:`sdpsolve.solve` works with: the problem (operator + E), the method's output, the
+eigen oracle as the methods call it, and the dual point extracted from a primal factor.
 
-The monitor owns the stopping rule: converged when ``upper_est − lower ≤ max(atol, rtol · max(1, |upper_est|))``
-(checked on the estimated bound, with the target halved so that the certified bound computed at the end
-normally still meets it), or stopped by ``max_iter``, ``time_limit`` or the callback.
+A method is a function ``method(problem: Problem, settings: Settings) -> MethodOutput`` (listed in
+``sdpsolve._solve.METHODS``); it stops through a :class:`sdpsolve._monitor.Monitor`.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._bounds import ShiftedOperator, bound_value_estimate
 from ._eigen import top_eigenpairs
+from ._monitor import Settings
 from ._operator import Operator
 from ._result import Status
 
@@ -26,36 +26,6 @@ class Problem:
     @property
     def n(self) -> int:
         return self.op.n
-
-
-@dataclass(frozen=True)
-class IterationInfo:
-    """Passed to the callback after every dual check. ``upper_estimate`` uses a Ritz value (not a bound)."""
-
-    iteration: int
-    lower: float
-    upper_estimate: float
-    gap_estimate: float
-    n_matvec: int
-    time: float
-
-
-@dataclass
-class Settings:
-    rtol: float
-    atol: float
-    max_iter: int | None
-    time_limit: float | None
-    callback: object
-    rng: np.random.Generator
-    options: dict
-    record_history: bool = True
-    #: factor to continue from (set by :func:`solve` when it resumes a method) and the stopping-target scale
-    warm_start: np.ndarray | None = None
-    target_scale: float = 0.5
-    #: ``certify(c, estimate, step) -> (DualBound | None, t)``: one rigorous test of t = estimate + step (set by
-    #: :func:`solve` for rigorous bounds). With it, a method converges on a *certified* gap, not an estimate.
-    certify: object = None
 
 
 @dataclass
@@ -76,50 +46,6 @@ class MethodOutput:
     ritz: float | None = None
     #: a cheaper equivalent of the operator's product M·X that the method built (e.g. from explicit blocks)
     product: object = None
-
-
-class Monitor:
-    def __init__(self, problem: Problem, settings: Settings, default_max_iter: int):
-        self.problem = problem
-        self.settings = settings
-        self.start = time.perf_counter()
-        self.max_iter = settings.max_iter if settings.max_iter is not None else default_max_iter
-        self.history: list = []
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
-
-    def target(self, upper: float) -> float:
-        return max(self.settings.atol, self.settings.rtol * max(1.0, abs(upper)))
-
-    def check(self, n_iter: int, lower: float, upper_est: float, certified: float | None = None
-              ) -> tuple[Status | None, str]:
-        """Record a point; return (status, sentence) when the run must stop, else (None, "").
-
-        ``certified``: a proved upper bound found at this check. When the settings carry a certifier, only a
-        certified gap within the tolerance counts as convergence; otherwise the estimate is used (with the
-        target scaled by ``target_scale`` so that the bound computed afterwards normally meets it).
-        """
-        gap = (upper_est - lower) / max(1.0, abs(upper_est))
-        info = IterationInfo(n_iter, float(lower), float(upper_est), float(gap), self.problem.op.n_matvec,
-                             self.elapsed())
-        if self.settings.record_history:
-            self.history.append(info.__dict__.copy())
-        if certified is not None and certified - lower <= self.target(certified):
-            cgap = (certified - lower) / max(1.0, abs(certified))
-            return Status.CONVERGED, f"certified gap {cgap:.2e} within the tolerance after {n_iter} iterations"
-        if self.settings.certify is None and upper_est - lower <= self.settings.target_scale * self.target(upper_est):
-            return Status.CONVERGED, f"estimated gap {gap:.2e} within the tolerance after {n_iter} iterations"
-        if self.settings.callback is not None and self.settings.callback(info):
-            return Status.CALLBACK, f"stopped by the callback after {n_iter} iterations (estimated gap {gap:.2e})"
-        if n_iter >= self.max_iter:
-            return Status.MAX_ITER, f"estimated gap {gap:.2e} not within the tolerance after max_iter={self.max_iter}"
-        if self.settings.time_limit is not None and self.elapsed() >= self.settings.time_limit:
-            return (
-                Status.TIME_LIMIT,
-                f"estimated gap {gap:.2e} not within the tolerance at the time limit of {self.settings.time_limit:g} s",
-            )
-        return None, ""
 
 
 def eigensolver(settings: Settings) -> str:

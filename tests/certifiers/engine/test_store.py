@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-import certifiers._store as store_mod
-from certifiers._store import (
+import certifiers.engine._store as store_mod
+from certifiers.engine._store import (
     HEADER_KEY,
     ResultStore,
     StoreConfigError,

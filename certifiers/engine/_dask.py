@@ -1,13 +1,13 @@
 """The batches of ``sdpsolve certify`` on a Dask distributed cluster (``--scheduler``).
 
-:func:`certifiers.cli.certify_examples` stays the one place that dispatches batches; with ``scheduler=`` it
+:func:`certifiers.engine.certify_examples` stays the one place that dispatches batches; with ``scheduler=`` it
 hands them to :func:`run_batches`, which
 
 * sends the network, the prepared plans and ε to the workers once (``Client.scatter(..., broadcast=True)``),
 * submits one task per batch (``retries=`` :data:`RETRIES`: a task that raises is run again; a task whose
   worker dies is rescheduled by the scheduler itself, up to ``distributed.scheduler.allowed-failures`` times),
 * yields ``(batch, records)`` as tasks finish (``as_completed``), in any order: the caller stores them at once,
-  so a resumable store (:class:`certifiers._store.ResultStore`, keyed by hash) receives every record exactly
+  so a resumable store (:class:`certifiers.engine.ResultStore`, keyed by hash) receives every record exactly
   once whatever the order of arrival,
 * submits a batch again, with the data scattered again, when the only worker holding the scattered data
   died (Dask cancels the tasks that depended on it; up to :data:`RESUBMITS` times per batch),
@@ -16,7 +16,7 @@ hands them to :func:`run_batches`, which
   process pool), and whose scheduler hands a one-thread worker one task at a time
   (:data:`LOCAL_SCHEDULER_CONFIG`, as a process pool does),
 * serves arrays up to 32 MiB from the heap, and keeps freed heap memory, while a batch runs
-  (:func:`_heap_allocations`: Dask's default ``MALLOC_TRIM_THRESHOLD_`` otherwise makes every larger array a
+  (:func:`heap_allocations`: Dask's default ``MALLOC_TRIM_THRESHOLD_`` otherwise makes every larger array a
   fresh ``mmap``, and hands freed memory back to the kernel; sdp-cert ran 2.5× slower);
   the local cluster of ``"local"`` (:func:`start_local_cluster`) does not set that variable at all, and leaves
   this process's environment as it was (a plain LocalCluster writes it there, where a later ``--workers``
@@ -34,7 +34,7 @@ and only when a scheduler is asked for.
 
 Examples
 --------
->>> from certifiers._distributed import LOCAL, is_available
+>>> from certifiers.engine._dask import LOCAL, is_available
 >>> LOCAL
 'local'
 """
@@ -50,7 +50,7 @@ from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sdpsolve._errors import MissingDependencyError
+from sdpsolve import MissingDependencyError
 
 #: the ``scheduler`` spelling that starts a LocalCluster of ``workers`` processes
 LOCAL = "local"
@@ -290,7 +290,7 @@ def _trim_threshold_from_environ() -> int:
 
 
 @contextmanager
-def _heap_allocations():
+def heap_allocations():
     """Serve arrays up to 32 MiB from the heap, and keep freed heap memory, during a batch in a worker started by a
     Dask nanny.
 
@@ -327,10 +327,12 @@ def _heap_allocations():
 
 def _batch_task(payload: _Payload, batch) -> dict[str, list[dict]]:
     """One batch on a worker: ``{method: [record, ...]}`` (the task function)."""
-    from .cli import _run_batch, limit_threads
+    from sdpsolve import limit_threads
 
-    with limit_threads(payload.threads), _heap_allocations():
-        return _run_batch(payload.network, _plans_for_this_thread(payload), payload.eps, batch)
+    from ._batches import run_batch
+
+    with limit_threads(payload.threads), heap_allocations():
+        return run_batch(payload.network, _plans_for_this_thread(payload), payload.eps, batch)
 
 
 def _methods(batch) -> str:
@@ -354,9 +356,9 @@ def run_batches(
     ----------
     client : distributed.Client
     network, plans, eps
-        As for :func:`certifiers.cli.certify_examples` (plans prepared); sent to the workers once.
+        As for :func:`certifiers.engine.certify_examples` (plans prepared); sent to the workers once.
     batches : sequence of tuple
-        ``(first index, X, y, indices, todo)`` as built by :func:`certifiers.cli.certify_examples`.
+        ``(first index, X, y, indices, todo)`` as built by :func:`certifiers.engine.certify_examples`.
     threads : int, optional
         torch/BLAS threads per task (None: as the worker has them; Dask's nannies set the OpenMP/BLAS
         variables to 1).

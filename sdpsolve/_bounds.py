@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
-from scipy.linalg import lapack
 
+from ._cholesky import DenseRump, RumpMatrix, materialise
 from ._eigen import lanczos
 from ._errors import BoundError
 from ._operator import Operator, as_operator
@@ -39,7 +39,7 @@ from ._validation import (
     check_vector,
     equal_mask,
 )
-from .rounding import ETA, U, down, gamma, sum_up, up
+from .rounding import U, sum_up, up
 
 BOUND_KINDS = ("rigorous", "probabilistic", "estimate")
 
@@ -73,46 +73,29 @@ def cholesky_proves_upper(Mdense: np.ndarray, c: np.ndarray, t: float) -> bool:
 
 
 def rump_cholesky(Mdense: np.ndarray, c: np.ndarray, t: float) -> tuple[bool, np.ndarray | None]:
-    """(proved, R): proved iff a float64 Cholesky proves tI − (M − diag c) positive definite (λ_max < t).
+    """(proved, solve): proved iff a float64 Cholesky proves tI − (M − diag c) positive definite (λ_max < t).
 
-    ``Mdense`` is a symmetric float64 array (only its lower triangle is read). The tested matrix has the
-    off-diagonal entries −M_ij (exact) and the diagonal t − M_jj + c_j − s rounded downwards, where
-    s = Σ_j γ_{j+3} A_jj (+ an underflow term) is Rump's shift computed from an upward-rounded diagonal
-    A_jj ≥ t − M_jj + c_j. If the Cholesky of that matrix runs to completion, tI − M + diag c is positive
-    definite (Rump 2006, the shift covers the rounding errors of any Cholesky evaluation order).
-
-    R (when proved) is the computed upper-triangular factor, Rᵀ R ≈ (t − s) I − M + diag c (Fortran order,
-    for ``lapack.dpotrs(R, X, lower=0)``); it serves shift-and-invert iterations, never a bound.
+    ``Mdense`` is a symmetric float64 array (only its lower triangle is read). The test, its shift and the
+    rounding of the tested diagonal are :class:`sdpsolve._cholesky.DenseRump`'s (module docstring there).
+    ``solve`` (when proved) applies the inverse of the computed factor's matrix, for shift-and-invert iterations,
+    never a bound.
     """
-    n = Mdense.shape[0]
-    d = np.diag(Mdense)
-    a_up = up(up(t - d) + c)
-    a_down = down(down(t - d) + c)
-    if not np.all(a_down > 0):
-        return False, None
-    gam = gamma(np.arange(3, n + 3))  # γ_{j+3}, j = 0..n−1, rounded upwards
-    s = sum_up(up(gam * a_up))
-    s = up(s + up(6.0 * n * up(n + float(a_up.max())) * ETA))
-    diag = down(a_down - s)
-    if not np.all(diag > 0):
-        return False, None
-    A = np.negative(Mdense)  # exact
-    A[np.diag_indices(n)] = diag
-    # the transpose of a C-ordered array is Fortran-ordered (no copy); its upper triangle is A's lower one
-    At = A.T if A.flags.c_contiguous else np.asfortranarray(A).T
-    R, info = lapack.dpotrf(At, lower=0, clean=0, overwrite_a=1)
-    return info == 0, (R if info == 0 else None)
+    return as_rump_matrix(Mdense).proves(c, t)
 
 
-def _smallest_step(Mdense: np.ndarray, c: np.ndarray, estimate: float) -> tuple[float, float]:
+def as_rump_matrix(M, err: float = 0.0) -> RumpMatrix:
+    """``M`` as a :class:`RumpMatrix` (a dense array is wrapped; a RumpMatrix is returned as it is)."""
+    return M if isinstance(M, RumpMatrix) else DenseRump(np.asarray(M, dtype=np.float64), err)
+
+
+def _smallest_step(rm: RumpMatrix, c: np.ndarray, estimate: float) -> tuple[float, float]:
     """(step, typical): the smallest useful distance of a Cholesky candidate above ``estimate``, and the typical
-    tested diagonal. Rump's shift is about Σ (j+3) u (t − M_jj + c_j) ≈ n²/2 u · typical; the tested diagonal
-    t − M_jj + c_j is rounded at the scale of |M_jj| and |c_j|, not of their difference."""
-    n = Mdense.shape[0]
-    d = np.diag(Mdense)
+    tested diagonal. Rump's shift is about Σ_j (t_j + 3) u (t − M_jj + c_j) (≈ n²/2 u · typical when dense); the
+    tested diagonal t − M_jj + c_j is rounded at the scale of |M_jj| and |c_j|, not of their difference."""
+    d = rm.diag
     scale = max(float(np.max(np.abs(d), initial=0.0)), float(np.max(np.abs(c), initial=0.0)), abs(estimate), 1e-300)
     typical = float(np.mean(np.abs(estimate - d + c))) + 1e-300
-    return max(2.0 * (n + 3.0) ** 2 * U * typical, 8.0 * U * scale, 1e-300), typical
+    return max(4.0 * rm.shift_terms() * U * typical, 8.0 * U * scale, 1e-300), typical
 
 
 def rigorous_lambda_max_upper(
@@ -128,14 +111,15 @@ def rigorous_lambda_max_upper(
 ) -> tuple[float, int]:
     """A t with a Cholesky proof that λ_max(M − diag c) < t, plus ``err`` (rounded up).
 
-    Candidates start just above ``estimate`` (a Ritz value, possibly too low; the first one at least
+    ``Mdense`` is a dense array or a :class:`RumpMatrix` (e.g. a sparse matrix in its envelope). Candidates start
+    just above ``estimate`` (a Ritz value, possibly too low; the first one at least
     ``first_step`` above it) and grow geometrically until one is proved; then bisection between the last
     refused and the proved candidate tightens t until the interval is below ``resolution`` (or
     ``max_bisections`` factorisations). ``err`` bounds ||M_exact − Mdense||_2. Returns (t, number of Cholesky
     factorisations).
     """
-    n = Mdense.shape[0]
-    floor, typical = _smallest_step(Mdense, c, estimate)
+    rm = as_rump_matrix(Mdense)
+    floor, typical = _smallest_step(rm, c, estimate)
     step = max(floor, float(first_step))
     tries = 0
     lo = float(estimate)
@@ -143,7 +127,7 @@ def rigorous_lambda_max_upper(
     while tries < max_tries:
         t = up(estimate + step)
         tries += 1
-        if cholesky_proves_upper(Mdense, c, t):
+        if rm.proves(c, t)[0]:
             hi = t
             break
         lo = t
@@ -154,11 +138,11 @@ def rigorous_lambda_max_upper(
             "huge in norm compared with its top eigenvalue, or contain values near overflow."
         )
     for _ in range(max_bisections):
-        if hi - lo <= max(resolution, 4.0 * (n + 3.0) ** 2 * U * typical):
+        if hi - lo <= max(resolution, 8.0 * rm.shift_terms() * U * typical):
             break
         mid = 0.5 * (lo + hi)
         tries += 1
-        if cholesky_proves_upper(Mdense, c, mid):
+        if rm.proves(c, mid)[0]:
             hi = mid
         else:
             lo = mid
@@ -203,17 +187,18 @@ def certify_near(
     estimate + step·4^k are tested until one is proved (a rigorous bound there), and block Lanczos on the
     inverse of the proved factor (warm start ``v0``) gives the top eigenpairs (estimates).
     """
-    n = Mdense.shape[0]
-    details = {"materialisation_error": err}
+    rm = as_rump_matrix(Mdense)
+    n = rm.n
+    details = {"materialisation_error": err, "factorisation": rm.structure}
 
     def bound_at(t, tries):
         t = up(t + err) if err else float(t)
         return DualBound(bound_value(c, t, mask), "rigorous", t, 0.0, float(estimate), 0,
                          {**details, "cholesky_tries": tries})
 
-    step = max(float(step), _smallest_step(Mdense, c, estimate)[0])
+    step = max(float(step), _smallest_step(rm, c, estimate)[0])
     first = up(estimate + step)
-    ok, R = rump_cholesky(Mdense, c, first)
+    ok, solve = rm.proves(c, first)
     if ok:
         return ShiftTest(bound_at(first, 1), True, first)
     if not refine:
@@ -221,15 +206,12 @@ def certify_near(
     t = first
     for k in range(1, max_tries):
         t = up(estimate + step * 4.0**k)
-        ok, R = rump_cholesky(Mdense, c, t)
+        ok, solve = rm.proves(c, t)
         if ok:
             break
     if not ok:
         return ShiftTest(None, False, first)
-    def inverse(X):
-        return lapack.dpotrs(R, X, lower=0)[0]
-
-    res = lanczos(inverse, n, k=3, v0=v0, tol=1e-7, maxiter=60, rng=rng, check_every=1)
+    res = lanczos(solve, n, k=3, v0=v0, tol=1e-7, maxiter=60, rng=rng, check_every=1)
     return ShiftTest(bound_at(t, k + 1), False, first, None, res.vectors)
 
 
@@ -288,8 +270,17 @@ class ShiftedOperator:
         return self.matmat(X) - self.c[:, None] * X
 
 
-#: largest n for which the rigorous bound materialises M by default
+#: largest n for which the rigorous bound materialises M densely by default (a sparse M factored in its envelope
+#: is limited by memory instead: :data:`sdpsolve._cholesky.RIGOROUS_MAX_MEMORY`)
 RIGOROUS_MAX_N = 12000
+
+
+def _rump(op: Operator, max_memory: float = float("inf")) -> tuple[RumpMatrix, float]:
+    """The operator materialised for the Rump test (envelope where sparse and smaller), with its error."""
+    rm = materialise(op, max_memory=max_memory)
+    if rm is None:
+        raise BoundError(f"no rigorous factorisation of this n = {op.n} operator fits in {max_memory:.3g} bytes.")
+    return rm, rm.err
 
 
 def compute_bound(
@@ -320,7 +311,7 @@ def compute_bound(
     B = ShiftedOperator(op, c, matmat)
     resolution = None if target_slack is None else 0.02 * target_slack / n
     if kind == "rigorous" and estimate is not None and target_slack is not None and np.isfinite(estimate[0]):
-        Md, err = dense if dense is not None else op.to_dense()
+        Md, err = dense if dense is not None else _rump(op)
         db = certify_near(Md, err, c, mask, float(estimate[0]), 0.5 * target_slack / n).bound
         if db is not None:
             db.details["ritz_vector"] = np.asarray(estimate[1]).reshape(n, -1)[:, 0]
@@ -335,10 +326,11 @@ def compute_bound(
         return DualBound(bound_value_estimate(c, theta, mask), "estimate", theta, float("nan"), theta,
                          op.n_matvec - before, details)
     if kind == "rigorous":
-        Md, err = dense if dense is not None else op.to_dense()
+        Md, err = dense if dense is not None else _rump(op)
         t, tries = rigorous_lambda_max_upper(Md, c, theta, err=err, resolution=resolution or 0.0,
                                              first_step=0.5 * (resolution or 0.0))
-        details.update(cholesky_tries=tries + pre_tries, materialisation_error=err)
+        details.update(cholesky_tries=tries + pre_tries, materialisation_error=err,
+                       factorisation=as_rump_matrix(Md).structure)
         return DualBound(bound_value(c, t, mask), "rigorous", t, 0.0, theta, op.n_matvec - before, details)
     # probabilistic
     norm_m = op.norm_bound()
@@ -478,11 +470,12 @@ def prove_lambda_max(
         estimate = float(est.values[0])
     else:
         estimate = _check_finite_real("estimate", estimate)
-    Md, merr = op.to_dense()
+    rm = materialise(op, max_memory=float("inf"))
+    merr = rm.err
     total = up(merr + err) if (merr and err) else (merr or err)
-    t, tries = rigorous_lambda_max_upper(Md, c, estimate, err=total, resolution=resolution, max_tries=max_tries,
+    t, tries = rigorous_lambda_max_upper(rm, c, estimate, err=total, resolution=resolution, max_tries=max_tries,
                                          max_bisections=max_bisections, first_step=first_step)
-    return LambdaMaxProof(float(t), estimate, float(total), int(tries))
+    return LambdaMaxProof(float(t), estimate, float(total), int(tries), rm.structure)
 
 
 def dual_bound_value(c, t: float, *, equal=None) -> float:

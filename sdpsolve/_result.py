@@ -64,12 +64,16 @@ class LambdaMaxProof:
         The bound on ||M_exact − B||_2 included in ``t`` (0 for an explicit float64 matrix).
     cholesky_tries : int
         Number of Cholesky factorisations spent.
+    factorisation : str
+        "dense", or "envelope" (a sparse matrix factored in its profile under reverse Cuthill–McKee, with Rump's
+        shift from each row's own length: :mod:`sdpsolve._cholesky`).
     """
 
     t: float
     estimate: float
     materialisation_error: float
     cholesky_tries: int
+    factorisation: str = "dense"
 
 
 @dataclass(frozen=True)

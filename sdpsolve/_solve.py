@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ._bounds import BOUND_KINDS, RIGOROUS_MAX_N, certify_near, compute_bound
+from ._cholesky import RIGOROUS_MAX_MEMORY, materialise
 from ._errors import NotConvergedWarning
 from ._lowrank import lowrank
 from ._method import Problem
@@ -45,7 +46,10 @@ OPTION_KEYS = {
     "lr": "step size of the dual-subgradient method (Adam)",
     "check_every": "dual-subgradient iterations between primal/gap checks",
     "delta": "failure probability of the probabilistic bound (default 1e-9)",
-    "rigorous_max_n": f"largest n for the rigorous bound (default {RIGOROUS_MAX_N}); above it: probabilistic",
+    "rigorous_max_n": f"largest n for a dense rigorous bound (default {RIGOROUS_MAX_N}); above it: the envelope of a "
+    "sparse M, else probabilistic",
+    "rigorous_max_memory": f"bytes for the rigorous factorisation (default {RIGOROUS_MAX_MEMORY:.3g}); above it: "
+    "probabilistic",
     "dense_max_n": "largest n for which 'auto' materialises an implicit operator for the mixing method (default 4000)",
 }
 
@@ -146,16 +150,26 @@ def _solve(op, mask, method, rtol, atol, max_iter, time_limit, bound, gen, callb
     monitor = Monitor(problem, settings)  # the stopping rule for the certified bound
 
     kind = bound
-    if kind == "rigorous" and op.n > int(opts.get("rigorous_max_n", RIGOROUS_MAX_N)):
-        warnings.warn(
-            f"n = {op.n} exceeds rigorous_max_n = {opts.get('rigorous_max_n', RIGOROUS_MAX_N)}: reporting a "
-            "probabilistic bound instead of a rigorous one.", stacklevel=3,
-        )
-        kind = "probabilistic"
-    dense = op.to_dense() if kind == "rigorous" and op.kind != "sparse" else None
+    dense = None
+    if kind == "rigorous":
+        # the factorisation the rigorous bound needs: dense up to rigorous_max_n, a sparse matrix in its envelope
+        # when that is smaller, and within rigorous_max_memory bytes either way
+        max_memory = float(opts.get("rigorous_max_memory", RIGOROUS_MAX_MEMORY))
+        structured = op.kind == "sparse" or hasattr(getattr(op, "obj", None), "to_sparse")
+        too_big = op.n > int(opts.get("rigorous_max_n", RIGOROUS_MAX_N)) and not structured
+        rm = None if too_big else materialise(op, max_memory=max_memory)
+        if rm is None or (rm.structure == "dense" and op.n > int(opts.get("rigorous_max_n", RIGOROUS_MAX_N))):
+            warnings.warn(
+                f"n = {op.n}: no rigorous factorisation within rigorous_max_n = "
+                f"{opts.get('rigorous_max_n', RIGOROUS_MAX_N)} (dense) and rigorous_max_memory = {max_memory:.3g} "
+                "bytes: reporting a probabilistic bound instead of a rigorous one.", stacklevel=3,
+            )
+            kind = "probabilistic"
+        else:
+            dense = (rm, rm.err)
     if kind == "rigorous" and chosen in ("mixing", "lowrank"):
         def certify(c, estimate, step, v0=None):
-            Md, err = dense if dense is not None else op.to_dense()
+            Md, err = dense
             return certify_near(Md, err, c, mask, estimate, step, refine=True, v0=v0, rng=gen)
 
         settings.certify = certify

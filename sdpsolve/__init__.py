@@ -50,6 +50,12 @@ Eigen oracle
 ------------
 lanczos(matmat, n, *, k=1, ...) -> EigenResult ; lobpcg_top(matmat, n, *, k=1, ...) -> EigenResult
 
+Graphs (MAXCUT benchmarks)
+--------------------------
+sdpsolve.graphs (a public module)
+    random_graph, toroidal_grid, planar_graph: G-set-like graphs; ``Graph.maxcut_matrix()`` is L/4 (sparse),
+    ``Graph.write_gset(path)`` the G-set file.
+
 Threads
 -------
 limit_threads(threads, *, blas_only=False)
@@ -71,7 +77,7 @@ Examples
 
 from __future__ import annotations
 
-from . import rounding
+from . import graphs, rounding
 from ._bounds import dual_bound, dual_bound_value, prove_lambda_max
 from ._eigen import EigenResult, lanczos, lobpcg_top
 from ._errors import BoundError, MissingDependencyError, NotConvergedWarning, OperatorError, SDPSolveError
@@ -101,6 +107,7 @@ __all__ = [
     "LambdaMaxProof",
     "Status",
     "rounding",
+    "graphs",
     "Operator",
     "as_operator",
     "check_symmetric",

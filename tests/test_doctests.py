@@ -14,6 +14,7 @@ import pytest
 MODULES = [
     "sdpsolve",
     "sdpsolve.rounding",
+    "sdpsolve.graphs",
     "sdpsolve._threads",
     "certifiers.engine",
     "certifiers.engine._config",
@@ -24,6 +25,8 @@ MODULES = [
     "certifiers._outcome",
     "certifiers._plugins",
     "certifiers._pool",
+    "certifiers._strong_attack",
+    "certifiers._bound_propagation",
 ]
 
 

@@ -7,6 +7,9 @@ first ``--count`` of the 10,000 MNIST test images (``mnist_test.npz``):
 * PGD attack error on the first ``--pgd-count`` images (PGD is the slow part; default 1,000 — the printed table
   says how many images it covers). PGD with cross-entropy, random start in the ball ∩ [0, 1]^d, 100 steps,
   5 restarts (the ``pgd`` plugin's defaults); a lower bound on the robust error;
+* the strong attack's error (``--method attack``: APGD margin steps on every target class, CROWN-corner
+  starts) on the first ``--attack-count`` images, every counterexample re-checked in float64 — the lower end of
+  the robust error; ``--attack-only`` adds it to an existing result file;
 * certified error of Grad-cert (the SDP certificate, rigorous bounds by default), and of the spectral and
   Frobenius norm bounds;
 * beside the papers' figures (Grad-cert 35% on Grad-NN, 93% on LP-NN; PGD 15% / 18%);
@@ -26,7 +29,7 @@ Usage::
 
     .venv/bin/python bench/reproduce_gradcert.py [--count 10000] [--pgd-count 1000] [--eps 0.1]
         [--rtol 1e-4] [--bound rigorous] [--models grad_nn lp_nn] [--threads 1] [--seed 0]
-        [--unclipped-pgd-count 0]
+        [--unclipped-pgd-count 0] [--attack-count N] [--attack-only]
 
 What was found (AMD EPYC, 2 shared cores; see ``bench/results/reproduce_gradcert.json``): Grad-cert 34.77%
 (Grad-NN) and 93.24% (LP-NN) against the paper's 35% and 93%, identical with the SDP upper values replaced by
@@ -102,6 +105,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0,
         help="also run PGD in the l∞ ball NOT clipped to [0, 1] on this many images (diagnostic; default 0)",
     )
+    p.add_argument("--attack-count", type=int, default=None,
+                   help="test images attacked by the strong attack (`--method attack`; default: --pgd-count)")
+    p.add_argument("--attack-only", action="store_true",
+                   help="only add the strong attack to the existing --out file (Grad-cert's pair SDPs from the cache)")
     p.add_argument("--eps", type=float, default=0.1, help="l∞ radius (default 0.1)")
     p.add_argument("--rtol", type=float, default=1e-4, help="relative gap of the pair SDPs (default 1e-4)")
     p.add_argument("--bound", choices=("rigorous", "probabilistic"), default="rigorous")
@@ -115,6 +122,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error(f"--count must be in [1, 10000], got {args.count}.")
     if not 0 <= args.pgd_count <= args.count:
         p.error(f"--pgd-count must be in [0, --count = {args.count}], got {args.pgd_count}.")
+    if args.attack_count is None:
+        args.attack_count = args.pgd_count
+    if not 0 <= args.attack_count <= args.count:
+        p.error(f"--attack-count must be in [0, --count = {args.count}], got {args.attack_count}.")
     if not 0 <= args.unclipped_pgd_count <= args.count:
         p.error(f"--unclipped-pgd-count must be in [0, --count = {args.count}], got {args.unclipped_pgd_count}.")
     if not (np.isfinite(args.eps) and args.eps >= 0):
@@ -173,6 +184,50 @@ def certified_error_from_bounds(B: np.ndarray, X_pred: np.ndarray, y: np.ndarray
     B = B.copy()
     B[rows, y] = -np.inf
     return float(np.mean(~((B.max(axis=1) < 0) & (X_pred == y))))
+
+
+def attack_entry(net, X: np.ndarray, y: np.ndarray, args, grad) -> dict:
+    """The strong attack (``--method attack``) on the first ``--attack-count`` images, its counterexamples
+    re-checked by :func:`certifiers.confirm_witness`, and no Grad-cert certificate among them."""
+    from certifiers import confirm_witness
+
+    attack = get_certifier("attack", seed=args.seed)
+    Xa, ya = X[: args.attack_count], y[: args.attack_count]
+    start = time.perf_counter()
+    res = attack.certify(net, Xa, ya, args.eps)
+    elapsed = time.perf_counter() - start
+    witnesses = [r.extra.get("witness") for r in res]
+    confirmed = sum(confirm_witness(net, x, lab, args.eps, w) for x, lab, w in zip(Xa, ya, witnesses) if w)
+    cert = grad.certify(net, Xa, ya, args.eps)
+    broken = sum(c.certified and a.adversarial for c, a in zip(cert, res))
+    print(f"{'attack':10s} attack error    {100 * error_of(res):6.2f}%  ({elapsed:.1f} s for {len(ya)} images; "
+          f"{confirmed} witnesses confirmed; {broken} Grad-cert certificates broken)", flush=True)
+    return {"attack_error": error_of(res), "bound_kind": "attack", "certify_time": elapsed,
+            "per_example_time": elapsed / len(ya), "n": len(ya), "witnesses_confirmed": int(confirmed),
+            "gradcert_certified_but_attacked": int(broken),
+            "settings": {k: v for k, v in attack.options.items() if k != "device"}}
+
+
+def attack_only(args) -> int:
+    """``--attack-only``: add the strong attack to an existing result file (the rest is left as it is)."""
+    report = json.loads(args.out.read_text())
+    data = np.load(DATA / "mnist_test.npz")
+    X = data["X"][: args.attack_count].astype(np.float64)
+    y = data["y"][: args.attack_count].astype(np.int64)
+    with limit_threads(args.threads):
+        for r in report["results"]:
+            net = from_npz(DATA / r["file"])
+            print(f"\n== {r['network']} ({r['file']}) ==", flush=True)
+            grad = get_certifier("grad-cert", rtol=report["settings"]["rtol"], bound=report["settings"]["bound"],
+                                 rng=report["settings"]["seed"])
+            grad.prepare(net, progress=True)
+            r["methods"]["attack"] = attack_entry(net, X, y, args, grad)
+    report["settings"]["attack_count"] = args.attack_count
+    report["attack_machine"] = machine()
+    report["attack_date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nwrote {args.out}")
+    return 0
 
 
 def run_model(name: str, X: np.ndarray, y: np.ndarray, args, eps_grid: np.ndarray) -> dict:
@@ -254,6 +309,9 @@ def run_model(name: str, X: np.ndarray, y: np.ndarray, args, eps_grid: np.ndarra
             f"{'pgd':10s} attack error    {100 * error_of(res):6.2f}%  ({elapsed:.1f} s for {len(yp)} images; "
             f"{broken} Grad-cert certificates broken)"
         )
+
+    if args.attack_count:
+        out["methods"]["attack"] = attack_entry(net, X, y, args, grad)
 
     # -- PGD that ignores the input domain (diagnostic for the difference from the papers' PGD figures) -------
     if args.unclipped_pgd_count:
@@ -399,6 +457,8 @@ def print_table(results: list[dict], args) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_data()
+    if args.attack_only:
+        return attack_only(args)
     info = machine()
     print(
         f"machine: {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), {info['platform']}; "
@@ -423,6 +483,7 @@ def main(argv=None) -> int:
             "eps": args.eps,
             "count": args.count,
             "pgd_count": args.pgd_count,
+            "attack_count": args.attack_count,
             "unclipped_pgd_count": args.unclipped_pgd_count,
             "rtol": args.rtol,
             "bound": args.bound,

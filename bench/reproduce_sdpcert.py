@@ -7,7 +7,9 @@ sdp-cert with the rows of SPEC §5 exactly as printed (z ≥ Wx + b rather than 
 neurons: a looser relaxation, to measure what that tightening changes), and with ``--unclipped-bounds``
 sdp-cert with ``--bounds-box unclipped`` (interval bounds of the hidden layers propagated from x̄ ± ε without
 the clipping to [0, 1]; the SDP's input box stays clipped: the setting that reproduces the paper's numbers),
-with the time per (example, target class): median, 90th percentile and total.
+with the time per (example, target class): median, 90th percentile and total. With ``--attack`` the strong
+attack (``--method attack``) runs too: its error is the lower end of the robust-error interval
+[attack error, certified error], the upper end being the best certified error on the same images.
 
 The work runs through ``sdpsolve certify --out`` (one resumable JSON-lines store per network and option set
 under ``bench/results/sdpcert_runs/``), so an interrupted run is resumed by running the same command again,
@@ -18,7 +20,7 @@ prints our certified upper bound and our primal value beside the third-party MOS
 Usage::
 
     .venv/bin/python bench/reproduce_sdpcert.py --count 100 [--nets pgd_nn] [--better] [--paper-rows]
-                                                [--unclipped-bounds] [--only] [--workers 2]
+                                                [--unclipped-bounds] [--attack] [--only] [--workers 2]
     .venv/bin/python bench/reproduce_sdpcert.py --summary-only      # tables from what is recorded
 
 Writes bench/results/reproduce_sdpcert.json. Prints the machine first.
@@ -62,6 +64,7 @@ VARIANTS = {
                    ["--method", "sdp-cert", "--relaxation", "paper"]),
     "unclipped-bounds": ("sdp-cert --bounds-box unclipped", "_unclipped_bounds",
                          ["--method", "sdp-cert", "--bounds-box", "unclipped"]),
+    "attack": ("attack", "_attack", ["--method", "attack"]),
 }
 
 
@@ -146,6 +149,8 @@ def main(argv=None) -> int:
     ap.add_argument("--paper-rows", action="store_true", help="also sdp-cert with SPEC §5's rows as printed")
     ap.add_argument("--unclipped-bounds", action="store_true",
                     help="also sdp-cert with the layer bounds of x̄ ± ε not clipped to [0, 1] (--bounds-box unclipped)")
+    ap.add_argument("--attack", action="store_true",
+                    help="also the strong attack (`--method attack`: its error is the lower end of the robust error)")
     ap.add_argument("--only", action="store_true", help="run only the variants named (not the paper's methods)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--summary-only", action="store_true", help="only summarise what the stores hold")
@@ -158,7 +163,8 @@ def main(argv=None) -> int:
         return 2
     print(f"machine: {machine()}")
     variants = ([] if args.only else ["paper"]) + (["better"] if args.better else []) + (
-        ["paper-rows"] if args.paper_rows else []) + (["unclipped-bounds"] if args.unclipped_bounds else [])
+        ["paper-rows"] if args.paper_rows else []) + (["unclipped-bounds"] if args.unclipped_bounds else []) + (
+        ["attack"] if args.attack else [])
     if not args.summary_only:
         for net in args.nets:
             for variant in variants:

@@ -22,7 +22,8 @@ Verdict
 
 Registered plugins: ``grad-cert`` (ICLR 2018 SDP, one hidden layer), ``sdp-cert`` (NeurIPS 2018 SDP, any
 depth), ``spectral``, ``frobenius`` (norm bounds), ``ibp``, ``crown``, ``lp`` (bound propagation / LP dual),
-``pgd``, ``fgsm`` (attacks: lower bounds on the error).
+``attack`` (the strong attack: APGD margin steps on every target, CROWN-corner starts, checked ``witness``),
+``pgd``, ``fgsm`` (the papers' attacks, kept as baselines: lower bounds on the error).
 
 Building blocks
 ---------------
@@ -30,8 +31,11 @@ GradCertOperator, pair_sdp_values
     The implicit M_ij of the two-layer certificate and the table of its 45 pair SDPs.
 SDPCertInstance
     The multi-layer relaxation as a :class:`sdpsolve.LagrangianProblem`.
+strong_attack, confirm_witness, exact_box
+    The strong attack, the float64 re-check of a counterexample, the ε-box with its ends rounded inwards.
 pgd_attack, fgsm_attack, targeted_margin_attack, polytope_attack
-interval_bounds, crown_bounds, lp_bounds, layer_bounds, margin_upper_bounds, linear_upper_bounds
+interval_bounds, crown_bounds, lp_bounds, layer_bounds, margin_upper_bounds, linear_upper_bounds,
+crown_vertices
 
 Subpackages
 -----------
@@ -68,6 +72,7 @@ from ._attacks import fgsm_attack, pgd_attack, polytope_attack, targeted_margin_
 from ._base import Certifier, ExampleResult, available, get_certifier, register
 from ._bound_propagation import (
     crown_bounds,
+    crown_vertices,
     interval_bounds,
     layer_bounds,
     linear_upper_bounds,
@@ -81,6 +86,7 @@ from ._onnx import from_onnx
 from ._options import Option
 from ._outcome import Verdict
 from ._sdpcert_instance import SDPCertInstance
+from ._strong_attack import confirm_witness, exact_box, strong_attack
 from ._vnnlib import VNNLibSpec, check_unsafe, parse_vnnlib, read_vnnlib
 from .workflows import VerificationResult, VerificationStatus, verify_vnnlib
 
@@ -88,8 +94,10 @@ __all__ = [
     "ReLUNetwork", "load_network", "from_npz", "from_torch", "from_onnx",
     "Certifier", "ExampleResult", "Option", "Verdict", "available", "get_certifier", "register",
     "GradCertOperator", "pair_sdp_values", "SDPCertInstance",
+    "strong_attack", "confirm_witness", "exact_box",
     "pgd_attack", "fgsm_attack", "targeted_margin_attack", "polytope_attack",
     "interval_bounds", "crown_bounds", "lp_bounds", "layer_bounds", "margin_upper_bounds", "linear_upper_bounds",
+    "crown_vertices",
     "VNNLibSpec", "read_vnnlib", "parse_vnnlib", "check_unsafe",
     "verify_vnnlib", "VerificationResult", "VerificationStatus",
 ]

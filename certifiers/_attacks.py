@@ -23,7 +23,7 @@ from sdpsolve import limit_threads
 
 from ._base import Certifier, check_certify_inputs, input_box, register
 from ._network import ReLUNetwork
-from ._options import DEVICE, Option, check_torch_device
+from ._options import DEVICE, RESTARTS, STEPS, Option, check_torch_device
 
 __all__ = [
     "AttackResult",
@@ -622,8 +622,8 @@ class PGDAttack(Certifier):
     description = "PGD attack (cross-entropy, random starts, restarts): a lower bound on the error"
     option_specs = (
         DEVICE,
-        Option("steps", int, "pgd: steps per restart (default 100)", command_line=False),
-        Option("restarts", int, "pgd: random restarts (default 5)", command_line=False),
+        STEPS,
+        RESTARTS,
         Option("step_size", float, "pgd: step size (default 2.5 ε / steps)", command_line=False),
     )
 

@@ -20,8 +20,9 @@ from ._outcome import Verdict
 
 #: bound kinds a plugin may report. "rigorous"/"probabilistic"/"estimate" come from the SDP solver
 #: (SPEC §1.2); "closed-form" is a formula evaluated in float64 (IBP, CROWN, LP dual, norm bounds);
-#: "attack" is the margin of an input actually found (a lower bound, not a certificate).
-BOUND_KINDS = ("rigorous", "probabilistic", "estimate", "closed-form", "attack")
+#: "attack" is the margin of an input actually found (a lower bound, not a certificate); "milp" is the dual bound
+#: of a floating-point MILP solver (``verify``'s last stage: exact up to the solver's tolerances, not a proof).
+BOUND_KINDS = ("rigorous", "probabilistic", "estimate", "closed-form", "attack", "milp")
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ __all__ = [
     "layer_bounds",
     "margin_upper_bounds",
     "linear_upper_bounds",
+    "crown_vertices",
     "IntervalCertifier",
     "CrownCertifier",
     "LPCertifier",
@@ -217,15 +218,14 @@ def _relu_relaxation(l: np.ndarray, u: np.ndarray, lower_slope: str):
     return alpha, beta, gamma
 
 
-def _backward_upper(
-    network: ReLUNetwork, A: np.ndarray, a0: np.ndarray, k: int, pre_l, pre_u, lo, hi, lower_slope: str
-) -> np.ndarray:
-    """Upper bounds on A x_k + a0 by backward linear propagation through layers k−1..0.
+def _backward_linear(
+    network: ReLUNetwork, A: np.ndarray, a0: np.ndarray, k: int, pre_l, pre_u, lower_slope: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """A linear function (A₀, c) of the input with A₀ x_0 + c ≥ A x_k + a0 wherever the layer bounds hold.
 
     ``A`` is (N, m, n_k) acting on x_k (x_0 the input), ``a0`` is (N, m); ``pre_l``/``pre_u`` hold bounds
     on the pre-activations 0..k−1, each (N, n_i). Every ReLU is replaced by its upper line where the
-    coefficient is ≥ 0 and by its lower line α z where it is < 0, which gives a linear function of x_0 that
-    dominates A x_k + a0 on the box; its maximum over the box is returned, shape (N, m).
+    coefficient is ≥ 0 and by its lower line α z where it is < 0 (backward through layers k−1..0).
     """
     A = np.array(A, dtype=np.float64, copy=True)
     const = np.array(a0, dtype=np.float64, copy=True)
@@ -237,6 +237,14 @@ def _backward_upper(
         A = Ap * beta[:, None, :] + An * alpha[:, None, :]
         const += A @ network.biases[i]
         A = A @ network.weights[i]
+    return A, const
+
+
+def _backward_upper(
+    network: ReLUNetwork, A: np.ndarray, a0: np.ndarray, k: int, pre_l, pre_u, lo, hi, lower_slope: str
+) -> np.ndarray:
+    """Upper bounds on A x_k + a0 over the box: the maximum of :func:`_backward_linear`'s function, (N, m)."""
+    A, const = _backward_linear(network, A, a0, k, pre_l, pre_u, lower_slope)
     return (
         const
         + np.einsum("kmn,kn->km", np.maximum(A, 0.0), hi)
@@ -608,6 +616,43 @@ def margin_upper_bounds(
     for sl in _chunks(network, lo.shape[0]):
         out[sl] = _folded_upper(network, lo[sl], hi[sl], *_spec(network, lab[sl]), method, lp_solver)
     out[np.arange(lo.shape[0]), lab] = 0.0
+    return out[0] if single else out
+
+
+def crown_vertices(network: ReLUNetwork, lo, hi, label) -> np.ndarray:
+    """Per class j, the corner of the box where CROWN's linear upper bound on f_j − f_label is largest.
+
+    CROWN replaces the margin by a linear function A x + c ≥ f_j(x) − f_label(x) on the box; its maximum sits
+    at the corner x_i = hi_i where A_i > 0 and lo_i elsewhere. Where the relaxation is tight that corner is
+    where the margin itself is largest, which makes it a good start for an attack (:mod:`certifiers._strong_attack`).
+
+    Parameters
+    ----------
+    network : ReLUNetwork
+    lo, hi : array_like, shape (N, d)
+    label : array_like of int, shape (N,)
+
+    Returns
+    -------
+    np.ndarray, shape (N, classes, d)
+        Corners (the row of the label itself is ``lo``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = ReLUNetwork([np.array([[1.0, -1.0], [0.0, 1.0]])], [np.zeros(2)])
+    >>> crown_vertices(net, [[0.0, 0.0]], [[1.0, 1.0]], [0])[0, 1].tolist()   # x1 − (x0 − x1): x = (0, 1)
+    [0.0, 1.0]
+    """
+    network = _check_network(network)
+    lo, hi, single = _check_box(network, lo, hi)
+    lab = _check_labels(network, label, lo.shape[0], single)
+    L = network.n_layers - 1
+    out = np.empty((lo.shape[0], network.n_classes, network.input_dim))
+    for sl in _chunks(network, lo.shape[0]):
+        crown = _propagate(network, lo[sl], hi[sl], "adaptive")
+        A, _ = _backward_linear(network, *_spec(network, lab[sl]), L, *crown, "adaptive")
+        out[sl] = np.where(A > 0, hi[sl][:, None, :], lo[sl][:, None, :])
     return out[0] if single else out
 
 

@@ -131,3 +131,6 @@ EARLY_STOP = Option("early_stop", bool, "solve every SDP to --rtol even when the
                     flag="--no-early-stop", flag_value=False)
 DEVICE = Option("device", str, "torch device of the attacks: cpu, cuda, cuda:1 (default cpu)", check=torch_device,
                 metavar="DEV")
+STEPS = Option("steps", int, "attacks: gradient steps per start (default 100)", command_line=False)
+RESTARTS = Option("restarts", int, "attacks: starts per example (pgd, default 5) or per (example, target class) "
+                  "(attack, default 2)", command_line=False)

@@ -7,7 +7,9 @@ module                plugins                      what they compute
 ``_sdpcert``          ``sdp-cert``                 NeurIPS 2018 SDP (any depth)
 ``_bound_propagation````ibp``, ``crown``, ``lp``   bound propagation and the LP dual
 ``_norm_bounds``      ``spectral``, ``frobenius``  norm bounds of the ICLR paper
-``_attacks``          ``pgd``, ``fgsm``            attacks (lower bounds on the error)
+``_attacks``          ``pgd``, ``fgsm``            the papers' attacks (lower bounds on the error)
+``_strong_attack``    ``attack``                   the strong attack (checked witnesses)
+``_verify``           ``verify``                   a verdict per input (complete verification)
 ====================  ===========================  ===========================================
 
 A new family is a module that defines :class:`certifiers.Certifier` subclasses decorated with
@@ -16,12 +18,12 @@ A new family is a module that defines :class:`certifiers.Certifier` subclasses d
 Examples
 --------
 >>> sorted(registry())[:3]
-['crown', 'fgsm', 'frobenius']
+['attack', 'crown', 'fgsm']
 """
 
 from __future__ import annotations
 
-from . import _attacks, _bound_propagation, _gradcert, _norm_bounds, _sdpcert  # noqa: F401  (they register)
+from . import _attacks, _bound_propagation, _gradcert, _norm_bounds, _sdpcert, _strong_attack, _verify  # noqa: F401
 from ._base import _REGISTRY, Certifier
 
 

@@ -68,7 +68,7 @@ from numbers import Integral
 import numpy as np
 
 from sdpsolve._validation import check_choice
-from sdpsolve.rounding import exact_sub_down, exact_sub_up, gamma, up
+from sdpsolve.rounding import down, exact_sub_down, exact_sub_up, gamma, up
 
 from ._base import check_certify_inputs, input_box
 from ._bound_propagation import BOUND_METHODS, LayerBounds
@@ -777,9 +777,13 @@ def _check_layer_bounds(network: ReLUNetwork, lb, lo: np.ndarray, hi: np.ndarray
             f"`layer_bounds` must hold one box of shape ({lo.size},); got input bounds of shape "
             f"{np.shape(lb.input_lower)}."
         )
-    if not (np.array_equal(lb.input_lower, lo) and np.array_equal(lb.input_upper, hi)):
+    # the box itself, or the box rounded outwards by at most one ulp per end (certifiers._rigorous_crown.outer_box,
+    # which contains the exact set): the relaxation is then over a box that contains the input set
+    il, iu = np.asarray(lb.input_lower), np.asarray(lb.input_upper)
+    if not (np.all((il == lo) | ((il < lo) & (il >= down(lo)))) and np.all((iu == hi) | ((iu > hi) & (iu <= up(hi))))):
         raise ValueError(
-            "`layer_bounds` were computed for a different input box than [max(x − ε, 0), min(x + ε, 1)]."
+            "`layer_bounds` were computed for a different input box than [max(x − ε, 0), min(x + ε, 1)] (or that "
+            "box rounded outwards by one ulp)."
         )
     for i, (pl, pu) in enumerate(zip(lb.pre_lower, lb.pre_upper)):
         n_i = network.weights[i].shape[0]

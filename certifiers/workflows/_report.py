@@ -85,7 +85,8 @@ def _normalise(rec: dict, config, path: Path) -> ExampleRecord | None:
     values = [float(v) for v in bounds.values()] if isinstance(bounds, dict) else []
     worst = max(values) if values else None
     kind = str(rec.get("bound_kind", "?"))
-    is_attack = kind == "attack" or "adversarial" in rec
+    # a verify record (``verdict``) is a certifier's: its error is "not verified"; it also has ``adversarial``
+    is_attack = (kind == "attack" or "adversarial" in rec) and "verdict" not in rec
     label, predicted = int(rec["label"]), int(rec["predicted"])
     certified = adversarial = None
     if is_attack:

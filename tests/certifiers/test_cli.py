@@ -517,7 +517,7 @@ def test_demo_runs_end_to_end(capsys, monkeypatch, tmp_path):
     # the paper-style table: one column per method, its errors and times per example as in the summary
     header, errors, times = (ln.strip() for ln in res.paper_table.splitlines())
     assert all(ln in out for ln in res.paper_table.splitlines())
-    assert header.split()[:4] == ["network", "PGD-attack", "SDP-cert", "LP-cert"]
+    assert header.split()[:5] == ["network", "Strong-attack", "PGD-attack", "SDP-cert", "LP-cert"]
     assert errors.startswith("784-16-10") and times.startswith("time per example")
     for r in res.rows:
         assert f"{100 * r.error:.1f}%" in errors

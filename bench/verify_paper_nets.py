@@ -1,0 +1,125 @@
+"""Complete verification (``sdpsolve verify``) on the NeurIPS 2018 paper's three networks, ε = 0.1.
+
+For the MNIST test images ``--start`` … ``--start + --count − 1`` and each network (Grad-NN, LP-NN, PGD-NN), one
+resumable ``verify`` run (the engine's JSON-lines store under ``bench/results/verify_runs/``; a killed run is
+resumed by running the same command again), ``--timeout`` seconds per input, ``--workers`` processes. Per network:
+verified / falsified / unknown, the robust-error interval [falsified share, 1 − verified share], which stage
+decided how many inputs, time per input (median, 90th percentile, total), and every witness re-checked here by
+:func:`certifiers.confirm_witness`.
+
+Usage::
+
+    .venv/bin/python bench/verify_paper_nets.py --count 200 --timeout 60 --workers 2
+    .venv/bin/python bench/verify_paper_nets.py --count 200 --summary-only
+
+Writes ``bench/results/verify_paper_nets.json`` (rendered by ``bench/render_tables.py``, section ``verify``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._machine import cpu_model  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
+RUNS = ROOT / "bench" / "results" / "verify_runs"
+NETS = ("grad_nn", "lp_nn", "pgd_nn")
+
+
+def store(net: str, eps: float) -> Path:
+    return RUNS / f"{net}_eps{eps:g}.jsonl"
+
+
+def run(net: str, args) -> None:
+    from certifiers.engine import CertifyConfig
+    from certifiers.workflows import format_verdicts, run_verify
+
+    RUNS.mkdir(parents=True, exist_ok=True)
+    config = CertifyConfig(model=str(DATA / f"{net}.npz"), data=str(DATA / "mnist_test.npz"), methods=("verify",),
+                           eps=args.eps, start=args.start, count=args.count, out=str(store(net, args.eps)),
+                           options={"timeout": args.timeout}, seed=0, workers=args.workers, threads=1,
+                           progress=not args.no_progress)
+    t = time.perf_counter()
+    _, summary = run_verify(config)
+    print(f"== {net}: {time.perf_counter() - t:.0f} s wall\n{format_verdicts(summary)}", flush=True)
+
+
+def summarise(net: str, args) -> dict | None:
+    from certifiers import confirm_witness, load_network
+    from certifiers.engine import read_results
+    from certifiers.workflows import summarize_verdicts
+
+    path = store(net, args.eps)
+    if not path.exists():
+        return None
+    header, records = read_results(path)
+    wanted = set(range(args.start, args.start + args.count))
+    recs = sorted((r for r in records if r.get("method") == "verify" and r["index"] in wanted),
+                  key=lambda r: r["index"])
+    if not recs:
+        return None
+    s = summarize_verdicts(recs)
+    network = load_network(DATA / f"{net}.npz")
+    data = np.load(DATA / "mnist_test.npz")
+    X = data["X"].astype(np.float64)
+    witnesses = [r for r in recs if r["verdict"] == "falsified"]
+    confirmed = sum(confirm_witness(network, X[r["index"]], r["label"], args.eps, r["witness"]) for r in witnesses)
+    times = [r["time"] for r in recs]
+    lo, hi = s.robust_error
+    return {"n": s.n, "verified": s.verified, "falsified": s.falsified, "unknown": s.unknown,
+            "robust_error": [lo, hi], "stages": {f"{v}/{st}": c for (v, st), c in sorted(s.stages.items())},
+            "witnesses_confirmed": int(confirmed), "witnesses": len(witnesses),
+            "unknown_indices": [r["index"] for r in recs if r["verdict"] == "unknown"],
+            "time_median": float(np.median(times)), "time_p90": float(np.percentile(times, 90)),
+            "time_total": float(np.sum(times)), "options": (header or {}).get("methods", {}).get("verify", {})}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--eps", type=float, default=0.1)
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per input (default 60)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
+    ap.add_argument("--summary-only", action="store_true")
+    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "verify_paper_nets.json")
+    args = ap.parse_args(argv)
+    if not DATA.exists():
+        print(f"data folder {DATA} not found: nothing to verify", file=sys.stderr)
+        return 2
+    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+               "load_average_at_start": list(os.getloadavg())}
+    if not args.summary_only:
+        for net in args.nets:
+            run(net, args)
+    out = {"command": "bench/verify_paper_nets.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "machine": machine, "eps": args.eps, "start": args.start, "count": args.count, "timeout": args.timeout,
+           "workers": args.workers, "date": time.strftime("%Y-%m-%d %H:%M"), "nets": {}}
+    for net in NETS:
+        row = summarise(net, args)
+        if row is not None:
+            out["nets"][net] = row
+            print(f"{net}: {row['verified']} verified, {row['falsified']} falsified ({row['witnesses_confirmed']} "
+                  f"witnesses confirmed), {row['unknown']} unknown; robust error in "
+                  f"[{100 * row['robust_error'][0]:.1f}%, {100 * row['robust_error'][1]:.1f}%]", flush=True)
+    out["machine"]["load_average_at_end"] = list(os.getloadavg())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

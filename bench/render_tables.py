@@ -427,6 +427,16 @@ def verify_table() -> str:
         out.append(f"| {net} | {r['n']} | {r['verified']} | {r['falsified']} ({r['witnesses_confirmed']}) | {unknown} "
                    f"| [{100 * lo:.1f}%, {100 * hi:.1f}%] | {stages} | {r['time_median']:.1f} / {r['time_p90']:.1f} / "
                    f"{r['time_total']:.0f} |")
+    notes = []
+    for net, r in d["nets"].items():
+        second = r.get("second_pass")
+        if second:
+            f = r["first_pass"]
+            notes.append(f"{net}: the first pass left {f['unknown']} unknown; a second pass of {second['timeout']:g} s "
+                         "each gave " + "; ".join(f"image {i}: {v}" for i, v in second["decided"].items()))
+    if notes:
+        out += ["", "Second pass (`--retry-timeout`; its verdicts replace the first pass's unknowns, its times are "
+                "not in the time column): " + ". ".join(notes) + "."]
     return "\n".join(out)
 
 

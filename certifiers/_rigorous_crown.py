@@ -31,7 +31,8 @@ from sdpsolve.rounding import ETA, down, exact_sub_down, exact_sub_up, gamma, up
 
 from ._network import ReLUNetwork
 
-__all__ = ["ProvedBounds", "outer_box", "proved_layer_bounds", "proved_margin_bounds", "optimise_multipliers"]
+__all__ = ["ProvedBounds", "outer_box", "proved_layer_bounds", "proved_margin_bounds", "proved_logit_bounds",
+           "optimise_multipliers"]
 
 
 def outer_box(x, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -280,3 +281,21 @@ def proved_margin_bounds(network: ReLUNetwork, lo, hi, label: int, bounds: Prove
         ub = np.minimum(ub, _lagrangian_upper(network, L, V, lo, hi, intervals, depth=0))
     out[targets] = ub
     return (out, kept) if keep else out
+
+
+def proved_logit_bounds(network: ReLUNetwork, lo, hi, bounds: ProvedBounds) -> tuple[np.ndarray, np.ndarray]:
+    """Proved lower and upper bounds on every logit over the box, from proved hidden-layer ``bounds``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = ReLUNetwork([np.array([[1.0], [-1.0]])], [np.zeros(2)])       # logits (x, −x) on [0, 1]
+    >>> l, u = proved_logit_bounds(net, np.zeros(1), np.ones(1), proved_layer_bounds(net, np.zeros(1), np.ones(1)))
+    >>> [round(float(v), 12) + 0.0 for v in (*l, *u)]
+    [0.0, -1.0, 1.0, 0.0]
+    """
+    K = network.n_classes
+    ub = _lagrangian_upper(network, network.n_layers - 1, np.vstack([np.eye(K), -np.eye(K)]),
+                           np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64),
+                           list(zip(bounds.lower, bounds.upper)))
+    return -ub[K:], ub[:K]

@@ -38,9 +38,9 @@ from ._options import Option
 from ._outcome import Verdict
 from ._rigorous_crown import (
     ProvedBounds,
-    _lagrangian_upper,
     outer_box,
     proved_layer_bounds,
+    proved_logit_bounds,
     proved_margin_bounds,
 )
 from ._strong_attack import confirm_witness, strong_attack
@@ -150,12 +150,9 @@ def _sdp_layer_bounds(network: ReLUNetwork, lo, hi, proved: ProvedBounds):
     """A :class:`certifiers.LayerBounds` for SDP-cert from proved hidden bounds, the logits proved the same way."""
     from ._bound_propagation import LayerBounds
 
-    L = network.n_layers - 1
-    K = network.n_classes
-    ub = _lagrangian_upper(network, L, np.vstack([np.eye(K), -np.eye(K)]), lo, hi,
-                           list(zip(proved.lower, proved.upper)))
-    lower = (*proved.lower, -ub[K:])
-    upper = (*proved.upper, ub[:K])
+    logit_lower, logit_upper = proved_logit_bounds(network, lo, hi, proved)
+    lower = (*proved.lower, logit_lower)
+    upper = (*proved.upper, logit_upper)
     return LayerBounds(lo, hi, tuple(np.asarray(a) for a in lower), tuple(np.asarray(a) for a in upper))
 
 

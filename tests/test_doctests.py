@@ -27,6 +27,10 @@ MODULES = [
     "certifiers._pool",
     "certifiers._strong_attack",
     "certifiers._bound_propagation",
+    "certifiers._rigorous_crown",
+    "certifiers._verify",
+    "certifiers._milp",
+    "certifiers.workflows._verify_run",
 ]
 
 

@@ -69,7 +69,7 @@ from __future__ import annotations
 
 from . import _plugins  # noqa: F401  (registers every plugin)
 from ._attacks import fgsm_attack, pgd_attack, polytope_attack, targeted_margin_attack
-from ._base import Certifier, ExampleResult, available, get_certifier, register
+from ._base import Certifier, ExampleResult, available, exact_box, get_certifier, register
 from ._bound_propagation import (
     crown_bounds,
     crown_vertices,
@@ -86,7 +86,7 @@ from ._onnx import from_onnx
 from ._options import Option
 from ._outcome import Verdict
 from ._sdpcert_instance import SDPCertInstance
-from ._strong_attack import confirm_witness, exact_box, strong_attack
+from ._strong_attack import confirm_witness, strong_attack
 from ._vnnlib import VNNLibSpec, check_unsafe, parse_vnnlib, read_vnnlib
 from .workflows import VerificationResult, VerificationStatus, verify_vnnlib
 

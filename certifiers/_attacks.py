@@ -123,7 +123,9 @@ def _check_rng(rng) -> np.random.Generator:
     raise TypeError(f"`rng` must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}.")
 
 
-def _torch_models(network: ReLUNetwork, device):
+def _torch_models(network: ReLUNetwork, device, dtype=None):
+    """The network as a torch module (float32 unless ``dtype`` is given) on ``device``, and the device; a device
+    torch does not know or cannot use is a ``ValueError`` naming ``device``."""
     import torch
 
     try:
@@ -131,7 +133,7 @@ def _torch_models(network: ReLUNetwork, device):
     except TypeError as exc:
         raise ValueError(str(exc)) from None
     try:
-        return network.to_torch(torch.float32).to(dev), dev
+        return network.to_torch(dtype or torch.float32).to(dev), dev
     except (RuntimeError, AssertionError) as exc:  # e.g. "Torch not compiled with CUDA enabled"
         raise ValueError(f"`device` {device!r} is not usable here: {exc}") from exc
 

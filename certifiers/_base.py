@@ -174,6 +174,36 @@ def input_box(X: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(X - eps, 0.0), np.minimum(X + eps, 1.0)
 
 
+def _rounded_box(X, eps: float, *, inwards: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`input_box` with x̄ ± ε rounded inwards (a subset of the exact set) or outwards (a superset)."""
+    from sdpsolve.rounding import exact_sub_down, exact_sub_up
+
+    X = np.asarray(X, dtype=np.float64)
+    lower, upper = (exact_sub_up, exact_sub_down) if inwards else (exact_sub_down, exact_sub_up)
+    lo = np.maximum(lower(X, eps), 0.0)
+    hi = np.minimum(upper(X, -eps), 1.0)
+    return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+
+
+def exact_box(X, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """[max(x̄ − ε, 0), min(x̄ + ε, 1)] with x̄ ± ε rounded inwards: every float in it is in the exact set (where
+    attacks search, so that a witness is a point of the set)."""
+    return _rounded_box(X, eps, inwards=True)
+
+
+def outer_box(X, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """[max(x̄ − ε, 0), min(x̄ + ε, 1)] with x̄ ± ε rounded outwards: it contains the exact set (what proofs bound).
+
+    Examples
+    --------
+    >>> lo, hi = outer_box([0.1], 0.1)
+    >>> from fractions import Fraction as F
+    >>> F(lo[0]) <= F(0.1) - F(0.1) and F(hi[0]) >= F(0.1) + F(0.1)
+    True
+    """
+    return _rounded_box(X, eps, inwards=False)
+
+
 _REGISTRY: dict[str, type[Certifier]] = {}
 
 

@@ -51,9 +51,13 @@ class MarginMILP:
 
 
 def exact_margin_max(
-    network: ReLUNetwork, lo, hi, label: int, target: int, *, bounds: str = "crown", time_limit: float = 60.0
+    network: ReLUNetwork, lo, hi, label: int, target: int, *, bounds: str = "crown", time_limit: float = 60.0,
+    intervals=None,
 ) -> MarginMILP:
     """max f_target(x) − f_label(x) over lo ≤ x ≤ hi, by a MILP with big-M constants from ``bounds``.
+
+    ``intervals``: per hidden layer, valid bounds ``(lower, upper)`` on its pre-activations over the box (e.g. the
+    proved ones the caller has); when given, ``bounds`` is not computed.
 
     Examples
     --------
@@ -79,7 +83,9 @@ def exact_margin_max(
     for name, v in (("label", label), ("target", target)):
         if not (isinstance(v, (int, np.integer)) and 0 <= v < K):
             raise ValueError(f"`{name}` must be a class index in [0, {K - 1}], got {v!r}.")
-    lb = layer_bounds(network, lo, hi, method=bounds)
+    if intervals is None:
+        lb = layer_bounds(network, lo, hi, method=bounds)
+        intervals = list(zip(lb.pre_lower, lb.pre_upper))
     L = network.n_layers - 1
     # variable layout: x_0 (d), then per hidden layer i: x_{i+1} (n_i), a_{i+1} (n_i)
     sizes = [network.input_dim] + [W.shape[0] for W in network.weights[:-1]]
@@ -96,8 +102,8 @@ def exact_margin_max(
     for i in range(L):
         W, b = network.weights[i], network.biases[i]
         # widened by a relative 1e-7: the bounds are float64 evaluations, the big-M constants must not cut
-        l = lb.pre_lower[i] - 1e-7 * (1.0 + np.abs(lb.pre_lower[i]))
-        u = lb.pre_upper[i] + 1e-7 * (1.0 + np.abs(lb.pre_upper[i]))
+        l = intervals[i][0] - 1e-7 * (1.0 + np.abs(intervals[i][0]))
+        u = intervals[i][1] + 1e-7 * (1.0 + np.abs(intervals[i][1]))
         prev = offsets[i]
         xo, ao = offsets[i + 1], offsets[i + 1] + sizes[i + 1]
         var_hi[xo : xo + sizes[i + 1]] = np.maximum(u, 0.0)

@@ -18,7 +18,8 @@ layer bounds are computed layer by layer this way and intersected with interval 
 a split neuron (branch and bound) only narrows its interval to [l, 0] or [0, u]. An interval that comes out
 empty means the set is empty: every bound is −∞ there.
 
-The perturbation set must be given as a box that contains it: :func:`outer_box` rounds x̄ ± ε outwards.
+The perturbation set must be given as a box that contains it: :func:`certifiers._base.outer_box` rounds x̄ ± ε
+outwards.
 """
 
 from __future__ import annotations
@@ -27,28 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sdpsolve.rounding import ETA, down, exact_sub_down, exact_sub_up, gamma, up
+from sdpsolve.rounding import ETA, down, gamma, up
 
 from ._network import ReLUNetwork
 
-__all__ = ["ProvedBounds", "outer_box", "proved_layer_bounds", "proved_margin_bounds", "proved_logit_bounds",
+__all__ = ["ProvedBounds", "proved_layer_bounds", "proved_margin_bounds", "proved_logit_bounds",
            "optimise_multipliers"]
-
-
-def outer_box(x, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """[max(x̄ − ε, 0), min(x̄ + ε, 1)] with x̄ ± ε rounded outwards: it contains the exact set.
-
-    Examples
-    --------
-    >>> lo, hi = outer_box([0.1], 0.1)
-    >>> from fractions import Fraction as F
-    >>> F(lo[0]) <= F(0.1) - F(0.1) and F(hi[0]) >= F(0.1) + F(0.1)
-    True
-    """
-    x = np.asarray(x, dtype=np.float64)
-    lo = np.maximum(exact_sub_down(x, eps), 0.0)
-    hi = np.minimum(exact_sub_up(x, -eps), 1.0)
-    return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
 
 
 def _enclose(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,21 +87,24 @@ def _neuron_max(nu: np.ndarray, G: np.ndarray, E: np.ndarray, l: np.ndarray, u: 
     return np.where(inside, np.maximum(best, at(np.zeros_like(l))), best)
 
 
-def _lagrangian_upper(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, intervals, depth: int | None = None,
-                      keep: bool = False, multipliers: dict | None = None):
+def _lagrangian_upper(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, intervals, *, keep: bool = False,
+                      multipliers: dict | None = None, with_interval: bool = False):
     """Upper bounds on max V ẑ_t (rows of V) over the box and the proved intervals of layers < t.
 
-    ``depth`` layers are eliminated by multipliers (all by default); the rest is bounded by the intervals of
-    the layer below (depth 0: interval arithmetic). The multipliers ν_i are CROWN's unless ``multipliers``
-    gives them (per layer i, an array of V's rows × n_i: any values are valid). With ``keep`` also the
-    coefficients h_i per layer."""
+    Every layer below t is eliminated by multipliers ν_i: CROWN's unless ``multipliers`` gives them (per layer i,
+    an array of V's rows × n_i: any values are valid). With ``with_interval`` the bound is also intersected with
+    interval arithmetic from the interval of the layer below (the same enclosed product V W_t serves both).
+    With ``keep`` also the coefficients h_i per layer."""
     W, b = network.weights[t], network.biases[t]
     G, E = _enclose(V, W)  # coefficient of x_t
     cb, cbe = _enclose(V, b)
     terms = [np.asarray(up(cb + cbe))]
+    interval = None
+    if with_interval and t > 0:  # x_t = relu(ẑ_{t−1}) lies in [relu(l), relu(u)]
+        xl, xu = np.maximum(intervals[t - 1][0], 0.0), np.maximum(intervals[t - 1][1], 0.0)
+        interval = np.asarray(up(terms[0] + _box_max(G, E, xl, xu)))
     kept = {}
-    steps = t if depth is None else min(depth, t)
-    for i in range(t - 1, t - 1 - steps, -1):
+    for i in range(t - 1, -1, -1):
         l, u = intervals[i]
         nu = _crown_multipliers(G, l, u) if multipliers is None else np.asarray(multipliers[i], dtype=np.float64)
         terms.append(_sum_up(_neuron_max(nu, G, E, l, u)))
@@ -125,13 +113,10 @@ def _lagrangian_upper(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, inter
         cb, cbe = _enclose(nu, network.biases[i])
         terms.append(np.asarray(up(cb + cbe)))
         G, E = _enclose(nu, network.weights[i])
-    i = t - 1 - steps  # the layer whose output x_{i+1} is left: the input box, or an interval of relu(ẑ_i)
-    if i < 0:
-        xl, xu = lo, hi
-    else:
-        xl, xu = np.maximum(intervals[i][0], 0.0), np.maximum(intervals[i][1], 0.0)
-    terms.append(_box_max(G, E, xl, xu))
+    terms.append(_box_max(G, E, lo, hi))
     total = np.asarray(up(np.sum(terms, axis=0) + up(gamma(2 * len(terms) + 2) * np.sum(np.abs(terms), axis=0))))
+    if interval is not None:
+        total = np.minimum(total, interval)
     return (total, kept) if keep else total
 
 
@@ -227,9 +212,7 @@ def proved_layer_bounds(network: ReLUNetwork, lo, hi, splits=None) -> ProvedBoun
     for t in range(network.n_layers - 1):
         n = network.weights[t].shape[0]
         V = np.vstack([np.eye(n), -np.eye(n)])
-        ub = _lagrangian_upper(network, t, V, lo, hi, intervals)
-        if t > 0:  # interval arithmetic from the layer below, proved the same way
-            ub = np.minimum(ub, _lagrangian_upper(network, t, V, lo, hi, intervals, depth=0))
+        ub = _lagrangian_upper(network, t, V, lo, hi, intervals, with_interval=True)
         u, l = ub[:n], -ub[n:]
         if splits is not None:
             s = np.asarray(splits[t])
@@ -273,12 +256,10 @@ def proved_margin_bounds(network: ReLUNetwork, lo, hi, label: int, bounds: Prove
     V[:, label] = -1.0
     intervals = list(zip(bounds.lower, bounds.upper))
     L = network.n_layers - 1
-    ub, kept = _lagrangian_upper(network, L, V, lo, hi, intervals, keep=True)
+    ub, kept = _lagrangian_upper(network, L, V, lo, hi, intervals, keep=True, with_interval=True)
     if optimise and L > 0:
         nus = optimise_multipliers(network, L, V, lo, hi, intervals, steps=optimise)
         ub = np.minimum(ub, _lagrangian_upper(network, L, V, lo, hi, intervals, multipliers=nus))
-    if L > 0:
-        ub = np.minimum(ub, _lagrangian_upper(network, L, V, lo, hi, intervals, depth=0))
     out[targets] = ub
     return (out, kept) if keep else out
 

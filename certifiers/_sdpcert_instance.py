@@ -777,7 +777,7 @@ def _check_layer_bounds(network: ReLUNetwork, lb, lo: np.ndarray, hi: np.ndarray
             f"`layer_bounds` must hold one box of shape ({lo.size},); got input bounds of shape "
             f"{np.shape(lb.input_lower)}."
         )
-    # the box itself, or the box rounded outwards by at most one ulp per end (certifiers._rigorous_crown.outer_box,
+    # the box itself, or the box rounded outwards by at most one ulp per end (certifiers._base.outer_box,
     # which contains the exact set): the relaxation is then over a box that contains the input set
     il, iu = np.asarray(lb.input_lower), np.asarray(lb.input_upper)
     if not (np.all((il == lo) | ((il < lo) & (il >= down(lo)))) and np.all((iu == hi) | ((iu > hi) & (iu <= up(hi))))):

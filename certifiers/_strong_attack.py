@@ -28,26 +28,24 @@ from numbers import Integral
 
 import numpy as np
 
-from ._attacks import AttackResult, _attack_bounds, _check_net, _check_positive_int, _check_rng, _small_work
-from ._base import Certifier, check_certify_inputs, register
+from ._attacks import (
+    AttackResult,
+    _attack_bounds,
+    _check_net,
+    _check_positive_int,
+    _check_rng,
+    _small_work,
+    _torch_models,
+)
+from ._base import Certifier, check_certify_inputs, exact_box, register
 from ._network import ReLUNetwork
-from ._options import DEVICE, RESTARTS, STEPS, check_torch_device
+from ._options import DEVICE, RESTARTS, STEPS
 
-__all__ = ["strong_attack", "confirm_witness", "exact_box", "StrongAttack"]
+__all__ = ["strong_attack", "confirm_witness", "StrongAttack"]
 
 #: APGD's momentum and the share of increasing steps below which the step size is halved (Croce & Hein 2020)
 _MOMENTUM = 0.75
 _RHO = 0.75
-
-
-def exact_box(X: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """[max(x̄ − ε, 0), min(x̄ + ε, 1)] with x̄ ± ε rounded inwards: every float in it is in the exact set."""
-    from sdpsolve.rounding import exact_sub_down, exact_sub_up
-
-    X = np.asarray(X, dtype=np.float64)
-    lo = np.maximum(exact_sub_up(X, eps), 0.0)
-    hi = np.minimum(exact_sub_down(X, -eps), 1.0)
-    return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
 
 
 def confirm_witness(network: ReLUNetwork, x, label: int, eps: float, witness) -> bool:
@@ -138,16 +136,14 @@ def strong_attack(
     >>> bool(res.success[0]), confirm_witness(net, [0.1], 0, 0.2, res.x_adv[0])
     (True, True)
     """
+    import torch
 
     network = _check_net(network)
     X, y, eps = check_certify_inputs(network, X, y, eps)
     steps = _check_positive_int(steps, "steps")
     restarts = _check_positive_int(restarts, "restarts")
     rng = _check_rng(rng)
-    try:
-        dev = check_torch_device(device)
-    except TypeError as exc:
-        raise ValueError(str(exc)) from None
+    model, dev = _torch_models(network, device, torch.float64)
     N, K = X.shape[0], network.n_classes
     lo, hi = exact_box(X, eps)
     # rows: (example k, target j ≠ y_k, start r)
@@ -164,7 +160,7 @@ def strong_attack(
     best_x = starts.copy()  # per row: its best point (largest targeted margin)
     if len(ks) and np.any(hi > lo):
         with _small_work(network, len(ks), dev):
-            best_x = _ascend(network, starts, lo[ks], hi[ks], y[ks], js, ks, N, eps, steps, stop_on_success, dev)
+            best_x = _ascend(model, starts, lo[ks], hi[ks], y[ks], js, ks, N, eps, steps, stop_on_success, dev)
     return _result(network, X, y, best_x, ks, js)
 
 
@@ -186,11 +182,10 @@ def _starts(network, X, y, lo, hi, ks, js, rs, vertex_starts, rng):
     return np.minimum(np.maximum(P, lo[ks]), hi[ks])
 
 
-def _ascend(network, P, lo, hi, y, js, ks, N, eps, steps, stop_on_success, dev):
-    """APGD on the margins f_j − f_y of every row; returns each row's best point (float64)."""
+def _ascend(model, P, lo, hi, y, js, ks, N, eps, steps, stop_on_success, dev):
+    """APGD on the margins f_j − f_y of every row (``model``: the network in torch float64); each row's best point."""
     import torch
 
-    model = network.to_torch(torch.float64).to(dev)
     for p in model.parameters():
         p.requires_grad_(False)
     rows = torch.arange(len(js), device=dev)
@@ -268,8 +263,7 @@ def _result(network, X, y, best_x, ks, js) -> AttackResult:
     worst[np.arange(len(cand)), y[owner]] = -np.inf
     worst = worst.max(axis=1) if K > 1 else np.full(len(cand), -np.inf)
     best_margins = m[:N].copy()
-    for r in range(N, len(cand)):  # a row's point counts for every class (it is a visited point)
-        np.maximum(best_margins[owner[r]], m[r], out=best_margins[owner[r]])
+    np.maximum.at(best_margins, owner[N:], m[N:])  # a row's point counts for every class (it is a visited point)
     x_adv = X.copy()
     best_worst = worst[:N].copy()
     for r in range(N, len(cand)):

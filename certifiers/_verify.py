@@ -28,17 +28,17 @@ from __future__ import annotations
 
 import heapq
 import time
-from numbers import Real
 
 import numpy as np
 
-from ._base import Certifier, ExampleResult, check_certify_inputs, register
+from sdpsolve._validation import check_nonneg_float, check_positive_int
+
+from ._base import Certifier, ExampleResult, check_certify_inputs, outer_box, register
 from ._network import ReLUNetwork
-from ._options import Option
+from ._options import Option, positive_seconds
 from ._outcome import Verdict
 from ._rigorous_crown import (
     ProvedBounds,
-    outer_box,
     proved_layer_bounds,
     proved_logit_bounds,
     proved_margin_bounds,
@@ -76,11 +76,13 @@ def _score(h: np.ndarray, l: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadline: float,
-                     max_nodes: int = 100_000, optimise: int = 20):
+                     max_nodes: int = 100_000, optimise: int = 20, root: ProvedBounds | None = None):
     """Prove f_j − f_label < 0 on the box for every j in ``targets`` by splitting unstable ReLUs.
 
     Every node is bounded by :func:`proved_margin_bounds` with ``optimise`` Adam steps on its multipliers (a split
     neuron's multiplier is free: this is what lets a split inactive neuron constrain the input).
+
+    ``root``: the proved layer bounds of the unsplit box, when the caller has them already.
 
     Returns ``(proved, worst, nodes)``: whether every leaf was proved, per target the largest proved bound over
     the leaves (a proved bound on the whole box when ``proved``), and the number of nodes bounded.
@@ -99,14 +101,15 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
     hi = np.asarray(hi, dtype=np.float64)
     targets = [int(j) for j in targets]
     worst = {j: -np.inf for j in targets}
-    root = [np.zeros(W.shape[0], dtype=np.int8) for W in network.weights[:-1]]
-    heap = [(0.0, 0, root)]
+    no_splits = [np.zeros(W.shape[0], dtype=np.int8) for W in network.weights[:-1]]
+    heap = [(0.0, 0, no_splits, root)]  # (priority, tie-break, splits, the node's layer bounds if known)
     counter, nodes = 1, 0
     while heap:
         if time.perf_counter() > deadline or nodes >= max_nodes:
             return False, worst, nodes
-        _, _, splits = heapq.heappop(heap)
-        bounds = proved_layer_bounds(network, lo, hi, splits)
+        _, _, splits, bounds = heapq.heappop(heap)
+        if bounds is None:
+            bounds = proved_layer_bounds(network, lo, hi, splits)
         nodes += 1
         if bounds.empty:
             continue
@@ -141,7 +144,7 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
         for side in (-1, 1):
             child = [s.copy() for s in splits]
             child[i][k] = side
-            heapq.heappush(heap, (-float(margins[j]), counter, child))
+            heapq.heappush(heap, (-float(margins[j]), counter, child, None))
             counter += 1
     return True, worst, nodes
 
@@ -215,7 +218,8 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
     if bab and time.perf_counter() < deadline:
         # with the exact MILP still to come, branch and bound gets half of the time that is left
         bab_deadline = deadline if not milp_possible else time.perf_counter() + 0.5 * (deadline - time.perf_counter())
-        proved_all, worst, nodes = branch_and_bound(network, lo, hi, label, open_targets, deadline=bab_deadline)
+        proved_all, worst, nodes = branch_and_bound(network, lo, hi, label, open_targets, deadline=bab_deadline,
+                                                    root=proved)
         if proved_all:
             for j in open_targets:  # −∞: every leaf was empty (the splits excluded the whole box)
                 bounds[j] = worst[j] if np.isfinite(worst[j]) else -np.finfo(np.float64).max
@@ -228,7 +232,8 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            m = exact_margin_max(network, lo, hi, label, j, time_limit=left)
+            m = exact_margin_max(network, lo, hi, label, j, time_limit=left,
+                                 intervals=list(zip(proved.lower, proved.upper)))
             if m.value > 0 and confirm_witness(network, x, label, eps, m.x):
                 zw = network.logits(m.x[None])[0]
                 return done(Verdict.FALSIFIED, "milp", zw - zw[label], "attack", witness=m.x.copy(), nodes=nodes)
@@ -259,20 +264,16 @@ class Verify(Certifier):
                    "a verdict per input (verified / falsified / unknown)")
     default_batch_size = 1
     option_specs = (
-        Option("timeout", float, "verify: seconds per input (default 60)", metavar="S"),
+        Option("timeout", float, "verify: seconds per input (default 60)", check=positive_seconds, metavar="S"),
         Option("milp_max_unstable", int, "verify: largest number of unstable neurons for the MILP stage "
                "(default 60)", command_line=False),
     )
 
     def __init__(self, *, timeout: float = 60.0, milp_max_unstable: int = 60, seed=0):
-        if isinstance(timeout, bool) or not isinstance(timeout, Real) or not (np.isfinite(timeout) and timeout > 0):
-            raise ValueError(f"`timeout` must be a positive finite number of seconds, got {timeout!r}.")
-        if isinstance(milp_max_unstable, bool) or not isinstance(milp_max_unstable, (int, np.integer)) \
-                or milp_max_unstable < 0:
-            raise ValueError(f"`milp_max_unstable` must be an integer >= 0, got {milp_max_unstable!r}.")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise TypeError(f"`seed` must be None or an int, got {type(seed).__name__}.")
-        super().__init__(timeout=float(timeout), milp_max_unstable=int(milp_max_unstable), seed=seed)
+        timeout = check_nonneg_float("timeout", timeout, positive=True)
+        milp_max_unstable = check_positive_int("milp_max_unstable", milp_max_unstable, minimum=0)
+        seed = check_positive_int("seed", seed, allow_none=True, minimum=0)
+        super().__init__(timeout=timeout, milp_max_unstable=milp_max_unstable, seed=seed)
 
     def bound_margins(self, network, X, y, eps):  # pragma: no cover - certify() is overridden
         raise NotImplementedError("verify decides inputs one by one: use certify()")

@@ -27,6 +27,7 @@ MODULES = [
     "certifiers._pool",
     "certifiers._strong_attack",
     "certifiers._bound_propagation",
+    "certifiers._base",
     "certifiers._rigorous_crown",
     "certifiers._verify",
     "certifiers._milp",

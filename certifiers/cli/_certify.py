@@ -11,8 +11,17 @@ import argparse
 import sys
 
 from .._plugins import registry
-from ..engine import CertifyConfig, CertifyRun, ConfigError
-from ._flags import add_plugin_options, flag_of, plugin_options, usage_error
+from ..engine import CertifyRun, ConfigError
+from ._flags import (
+    add_execution_arguments,
+    add_plugin_options,
+    add_range_arguments,
+    add_source_arguments,
+    flag_of,
+    plugin_options,
+    run_config,
+    usage_error,
+)
 
 NAME = "certify"
 HELP = "certify (or attack) examples of a data set with one or more plugins; summary table and JSON lines"
@@ -20,33 +29,12 @@ HELP = "certify (or attack) examples of a data set with one or more plugins; sum
 
 def build(p: argparse.ArgumentParser) -> None:
     names = ", ".join(sorted(registry()))
-    p.add_argument("--model", required=True, metavar="PATH", help="network: .npz (W0, b0, W1, b1, ...) or .onnx")
-    p.add_argument(
-        "--data", required=True, metavar="PATH", help="examples: .npz with X (N × d, values in [0, 1]) and y or labels"
-    )
+    add_source_arguments(p)
     p.add_argument("--method", required=True, action="append", metavar="NAME",
                    help=f"certifier or attack to run (repeatable, or comma-separated): {names}")
-    p.add_argument("--eps", required=True, type=float, metavar="FLOAT", help="l∞ radius ε >= 0 (raw input units)")
-    p.add_argument("--start", type=int, default=0, metavar="N", help="first example (0-based, default 0)")
-    p.add_argument("--count", type=int, metavar="N", help="number of examples (default: to the end of the data)")
-    p.add_argument(
-        "--out", metavar="FILE", help="JSON lines, one record per (example, method); re-running resumes the file"
-    )
+    add_range_arguments(p)
     add_plugin_options(p)
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of attacks and solvers (default 0)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes for the examples (default 1)")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run the batches on a Dask cluster: a scheduler address (tcp://host:8786; then --workers stays 1) "
-        "or 'local' (a local cluster of --workers processes); needs pip install \"sdpsolve[distributed]\"",
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="torch/BLAS threads per process (default: unchanged; with --workers, cores // workers)",
-    )
+    add_execution_arguments(p)
     p.add_argument(
         "--batch-size",
         type=int,
@@ -58,22 +46,7 @@ def build(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = CertifyConfig(
-        model=args.model,
-        data=args.data,
-        methods=tuple(args.method),
-        eps=args.eps,
-        start=args.start,
-        count=args.count,
-        out=args.out,
-        options=plugin_options(args),
-        seed=args.seed,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        threads=args.threads,
-        batch_size=args.batch_size,
-        progress=not args.no_progress,
-    )
+    config = run_config(args, args.method, plugin_options(args))
     try:
         certify_run = CertifyRun(config)
         for key in certify_run.unused:

@@ -1,4 +1,5 @@
-"""Turning the engine's :class:`~certifiers.engine.ConfigError` into a usage error that names the flag."""
+"""The flags every run command shares (``certify``, ``verify``), their configuration, and turning the engine's
+:class:`~certifiers.engine.ConfigError` into a usage error that names the flag."""
 
 from __future__ import annotations
 
@@ -12,6 +13,62 @@ from ..engine import CertifyConfig, ConfigError, declared_options
 
 #: the fields a certify configuration names in its messages (``method`` is the flag of ``methods``)
 _FIELDS = {f.name for f in dataclasses.fields(CertifyConfig)} | {"method"}
+
+
+def add_source_arguments(p: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--data``."""
+    p.add_argument("--model", required=True, metavar="PATH", help="network: .npz (W0, b0, W1, b1, ...) or .onnx")
+    p.add_argument(
+        "--data", required=True, metavar="PATH", help="examples: .npz with X (N × d, values in [0, 1]) and y or labels"
+    )
+
+
+def add_range_arguments(p: argparse.ArgumentParser) -> None:
+    """``--eps``, ``--start``, ``--count``, ``--out``."""
+    p.add_argument("--eps", required=True, type=float, metavar="FLOAT", help="l∞ radius ε >= 0 (raw input units)")
+    p.add_argument("--start", type=int, default=0, metavar="N", help="first example (0-based, default 0)")
+    p.add_argument("--count", type=int, metavar="N", help="number of examples (default: to the end of the data)")
+    p.add_argument(
+        "--out", metavar="FILE", help="JSON lines, one record per (example, method); re-running resumes the file"
+    )
+
+
+def add_execution_arguments(p: argparse.ArgumentParser) -> None:
+    """``--seed``, ``--workers``, ``--scheduler``, ``--threads``."""
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of attacks and solvers (default 0)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes for the examples (default 1)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the batches on a Dask cluster: a scheduler address (tcp://host:8786; then --workers stays 1) "
+        "or 'local' (a local cluster of --workers processes); needs pip install \"sdpsolve[distributed]\"",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch/BLAS threads per process (default: unchanged; with --workers, cores // workers)",
+    )
+
+
+def run_config(args: argparse.Namespace, methods: tuple, options: dict) -> CertifyConfig:
+    """The :class:`CertifyConfig` of the shared flags, ``methods`` and the plugin ``options``."""
+    return CertifyConfig(
+        model=args.model,
+        data=args.data,
+        methods=tuple(methods),
+        eps=args.eps,
+        start=args.start,
+        count=args.count,
+        out=args.out,
+        options=options,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        threads=args.threads,
+        batch_size=getattr(args, "batch_size", None),
+        progress=not args.no_progress,
+    )
 
 
 def flag_of(field: str, flags: dict | None = None) -> str:
@@ -34,10 +91,11 @@ def usage_error(exc: ConfigError, flags: dict | None = None) -> UsageError:
     return UsageError(f"{head}{sep}{reason}")
 
 
-def add_plugin_options(p: argparse.ArgumentParser) -> None:
-    """One flag per plugin option declared for the command line (``Certifier.option_specs``)."""
+def add_plugin_options(p: argparse.ArgumentParser, names=None) -> None:
+    """One flag per plugin option declared for the command line (``Certifier.option_specs``); ``names``: only
+    these options (default all)."""
     for spec in declared_options().values():
-        if not spec.command_line:
+        if not spec.command_line or (names is not None and spec.name not in names):
             continue
         if spec.type is bool:
             p.add_argument(spec.flag, dest=spec.name, action="store_const", const=spec.flag_value, default=None,

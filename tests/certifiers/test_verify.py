@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 from certifiers import ReLUNetwork, confirm_witness, get_certifier, margin_upper_bounds
+from certifiers._base import outer_box
 from certifiers._milp import exact_margin_max
 from certifiers._outcome import Verdict
-from certifiers._rigorous_crown import outer_box, proved_layer_bounds, proved_margin_bounds
+from certifiers._rigorous_crown import proved_layer_bounds, proved_margin_bounds
 from certifiers._verify import branch_and_bound, decide
 from certifiers.workflows import summarize_verdicts
 

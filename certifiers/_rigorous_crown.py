@@ -192,10 +192,14 @@ class ProvedBounds:
         return [np.flatnonzero((l < 0) & (u > 0)) for l, u in zip(self.lower, self.upper)]
 
 
-def proved_layer_bounds(network: ReLUNetwork, lo, hi, splits=None) -> ProvedBounds:
+def proved_layer_bounds(network: ReLUNetwork, lo, hi, splits=None, *, parent: ProvedBounds | None = None,
+                        reuse: int = 0) -> ProvedBounds:
     """Proved bounds on every hidden pre-activation over the box [lo, hi] (which must contain the input set).
 
     ``splits``: per hidden layer an int array, +1 (the neuron is active: ẑ ≥ 0), −1 (inactive: ẑ ≤ 0) or 0.
+    ``parent`` and ``reuse``: the first ``reuse`` layers are the parent's bounds (with ``splits`` applied) — valid
+    when the splits differ from the parent's only in layers ≥ reuse − 1, since a layer's bounds depend only on
+    the layers below it (a branch-and-bound child split in layer i reuses layers 0..i).
 
     Examples
     --------
@@ -210,10 +214,13 @@ def proved_layer_bounds(network: ReLUNetwork, lo, hi, splits=None) -> ProvedBoun
     intervals = []
     empty = False
     for t in range(network.n_layers - 1):
-        n = network.weights[t].shape[0]
-        V = np.vstack([np.eye(n), -np.eye(n)])
-        ub = _lagrangian_upper(network, t, V, lo, hi, intervals, with_interval=True)
-        u, l = ub[:n], -ub[n:]
+        if parent is not None and t < reuse:
+            l, u = parent.lower[t], parent.upper[t]
+        else:
+            n = network.weights[t].shape[0]
+            V = np.vstack([np.eye(n), -np.eye(n)])
+            ub = _lagrangian_upper(network, t, V, lo, hi, intervals, with_interval=True)
+            u, l = ub[:n], -ub[n:]
         if splits is not None:
             s = np.asarray(splits[t])
             u = np.where(s < 0, np.minimum(u, 0.0), u)

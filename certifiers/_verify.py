@@ -102,14 +102,15 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
     targets = [int(j) for j in targets]
     worst = {j: -np.inf for j in targets}
     no_splits = [np.zeros(W.shape[0], dtype=np.int8) for W in network.weights[:-1]]
-    heap = [(0.0, 0, no_splits, root)]  # (priority, tie-break, splits, the node's layer bounds if known)
+    # (priority, tie-break, splits, the node's layer bounds if known, else its parent's and the split layer)
+    heap = [(0.0, 0, no_splits, root, None, 0)]
     counter, nodes = 1, 0
     while heap:
         if time.perf_counter() > deadline or nodes >= max_nodes:
             return False, worst, nodes
-        _, _, splits, bounds = heapq.heappop(heap)
-        if bounds is None:
-            bounds = proved_layer_bounds(network, lo, hi, splits)
+        _, _, splits, bounds, parent, layer = heapq.heappop(heap)
+        if bounds is None:  # the layers up to the split one are the parent's
+            bounds = proved_layer_bounds(network, lo, hi, splits, parent=parent, reuse=layer + 1)
         nodes += 1
         if bounds.empty:
             continue
@@ -144,7 +145,7 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
         for side in (-1, 1):
             child = [s.copy() for s in splits]
             child[i][k] = side
-            heapq.heappush(heap, (-float(margins[j]), counter, child, None))
+            heapq.heappush(heap, (-float(margins[j]), counter, child, None, bounds, i))
             counter += 1
     return True, worst, nodes
 

@@ -174,3 +174,19 @@ def test_command_line_verify_resumes(tmp_path):
     assert main(args) == 0
     assert out.read_text() == first, "a resumed run recomputed or rewrote records"
     assert main(args[:-3] + ["--timeout", "-1", "--no-progress"]) == 2
+
+
+def test_child_bounds_reusing_the_parents_equal_a_full_computation():
+    net = _net(11, [5, 9, 9, 9, 3])
+    lo, hi = outer_box(np.full(5, 0.4), 0.3)
+    parent = proved_layer_bounds(net, lo, hi)
+    for layer, unstable in enumerate(parent.unstable()):
+        for k in unstable[:2]:
+            for side in (-1, 1):
+                splits = [np.zeros(W.shape[0], dtype=np.int8) for W in net.weights[:-1]]
+                splits[layer][k] = side
+                full = proved_layer_bounds(net, lo, hi, splits)
+                reused = proved_layer_bounds(net, lo, hi, splits, parent=parent, reuse=layer + 1)
+                assert full.empty == reused.empty
+                for a, b in zip(full.lower + full.upper, reused.lower + reused.upper):
+                    np.testing.assert_array_equal(a, b)

@@ -5,9 +5,11 @@ to :mod:`sdpsolve`.
 
 Networks
 --------
-ReLUNetwork(weights, biases)
-    Feed-forward ReLU net (W_i of shape (out, in)), evaluated in float64.
-load_network(path_or_module), from_npz(path), from_torch(module), from_onnx(path)
+ReLUNetwork(weights, biases, input_shape=None)
+    Feed-forward ReLU net (W_i of shape (out, in), or a Conv2d), evaluated in float64.
+Conv2d(kernel, in_shape, stride=, padding=, dilation=, groups=)
+    A convolution layer kept matrix-free (products, transposed products, |K|, sparse and dense matrices).
+load_network(path_or_module), from_npz(path), from_torch(module, input_shape=None), from_onnx(path)
 
 Plugins (registry keyed by name)
 --------------------------------
@@ -81,7 +83,9 @@ from ._bound_propagation import (
 )
 from ._gradcert import GradCertOperator, pair_sdp_values
 from ._load import load_network
-from ._network import ReLUNetwork, from_npz, from_torch
+from ._from_torch import from_torch
+from ._layers import Conv2d
+from ._network import ReLUNetwork, from_npz
 from ._onnx import from_onnx
 from ._options import Option
 from ._outcome import Verdict
@@ -91,7 +95,7 @@ from ._vnnlib import VNNLibSpec, check_unsafe, parse_vnnlib, read_vnnlib
 from .workflows import VerificationResult, VerificationStatus, verify_vnnlib
 
 __all__ = [
-    "ReLUNetwork", "load_network", "from_npz", "from_torch", "from_onnx",
+    "ReLUNetwork", "Conv2d", "load_network", "from_npz", "from_torch", "from_onnx",
     "Certifier", "ExampleResult", "Option", "Verdict", "available", "get_certifier", "register",
     "GradCertOperator", "pair_sdp_values", "SDPCertInstance",
     "strong_attack", "confirm_witness", "exact_box",

@@ -151,7 +151,7 @@ def _small_work(network: ReLUNetwork, batch: int, dev):
     """
     import torch
 
-    work = batch * sum(W.size for W in network.weights)
+    work = batch * network.multiply_adds
     small = dev.type == "cpu" and work < _SMALL_WORK and torch.get_num_threads() != 1
     return limit_threads(1 if small else None)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._network import ReLUNetwork, from_npz, from_torch
+from ._from_torch import from_torch
+from ._network import ReLUNetwork, from_npz
 from ._onnx import from_onnx
 
 

@@ -81,10 +81,10 @@ from ._bound_propagation import (
     lp_bounds,
     margin_upper_bounds,
 )
-from ._gradcert import GradCertOperator, pair_sdp_values
-from ._load import load_network
 from ._from_torch import from_torch
+from ._gradcert import GradCertOperator, pair_sdp_values
 from ._layers import Conv2d
+from ._load import load_network
 from ._network import ReLUNetwork, from_npz
 from ._onnx import from_onnx
 from ._options import Option

@@ -9,7 +9,8 @@ Layers, top to bottom (a module may import its own layer and the layers below it
 4. workflows: ``certifiers.workflows``
 3. run engine: ``certifiers.engine``
 2. plugins, relaxations and attacks: the other modules of ``certifiers``
-1. networks: ``certifiers._layers``, ``certifiers._network``, ``certifiers._from_torch``, ``certifiers._onnx``, ``certifiers._load``, ``certifiers._vnnlib``
+1. networks: ``certifiers._layers``, ``certifiers._network``, ``certifiers._from_torch``, ``certifiers._onnx``,
+   ``certifiers._load``, ``certifiers._vnnlib``
 0. the solver: ``sdpsolve`` (outside its command line), which never names ``certifiers`` at all
 
 The package catalogues (``certifiers/__init__.py``, ``sdpsolve/__init__.py``) re-export from every layer of their
@@ -25,7 +26,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("sdpsolve", "certifiers")
-NETWORKS = {"certifiers._layers", "certifiers._network", "certifiers._from_torch", "certifiers._onnx", "certifiers._load", "certifiers._vnnlib"}
+NETWORKS = {
+    "certifiers._layers", "certifiers._network", "certifiers._from_torch", "certifiers._onnx", "certifiers._load",
+    "certifiers._vnnlib",
+}
 
 
 def _modules() -> dict[str, Path]:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certifiers._load import load_network
 from certifiers import ReLUNetwork, from_npz, from_torch
+from certifiers._load import load_network
 from tests.strategies import relu_networks
 
 torch = pytest.importorskip("torch")

@@ -17,8 +17,8 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
-from certifiers._load import load_network  # noqa: E402
 from certifiers import ReLUNetwork, from_torch  # noqa: E402
+from certifiers._load import load_network  # noqa: E402
 from certifiers._onnx import from_onnx  # noqa: E402
 from sdpsolve._errors import MissingDependencyError  # noqa: E402
 

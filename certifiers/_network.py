@@ -9,6 +9,9 @@ import numpy as np
 
 from ._layers import Conv2d
 
+#: a convolution's matrix with fewer entries than this is used dense in repeated products (layer_matrix)
+SPARSE_MIN_ENTRIES = 2**18
+
 
 class ReLUNetwork:
     """A feed-forward ReLU network given by its layers (W_i of shape (out, in), b_i of shape (out,)).
@@ -135,10 +138,21 @@ class ReLUNetwork:
             self._dense = tuple(W.matrix() if isinstance(W, Conv2d) else W for W in self._layers)
         return self._dense
 
-    def layer_matrix(self, i: int):
-        """W_i as the cheapest exact matrix: the dense array, or a convolution's ``scipy.sparse`` CSR matrix."""
+    def dense_weight(self, i: int) -> np.ndarray:
+        """W_i as a dense matrix (only this layer is materialised)."""
         W = self._layers[i]
-        return W.sparse() if isinstance(W, Conv2d) else W
+        return W.matrix() if isinstance(W, Conv2d) else W
+
+    def layer_matrix(self, i: int):
+        """W_i as the cheapest exact matrix for repeated products: the dense array, or for a convolution its
+        ``scipy.sparse`` CSR matrix when that saves work (at most a quarter of the entries nonzero and at least
+        :data:`SPARSE_MIN_ENTRIES` entries: below that, sparse products cost more in overhead than they save)."""
+        W = self._layers[i]
+        if not isinstance(W, Conv2d):
+            return W
+        if W.shape[0] * W.shape[1] >= SPARSE_MIN_ENTRIES and W.multiply_adds * 4 <= W.shape[0] * W.shape[1]:
+            return W.sparse()
+        return W.matrix()
 
     @property
     def multiply_adds(self) -> int:

@@ -1,17 +1,34 @@
-"""Read feed-forward ReLU networks from ONNX files (needs the optional ``onnx`` package).
+"""Read feed-forward ReLU networks, dense or convolutional, from ONNX files (needs the optional ``onnx`` package).
 
 Supported graphs are chains ``x → affine → Relu → affine → Relu → … → affine`` written with the operators
 
 * ``Gemm`` (``transA = 0``, ``transB`` 0 or 1, any ``alpha`` / ``beta``, optional ``C``),
 * ``MatMul`` (activation on the left, a constant 2-d matrix on the right) and ``Add`` / ``Sub`` (a constant
   bias, or two affine expressions of the same layer),
+* ``Conv`` (2-D: input (N, C, H, W); ``strides``, ``dilations``, ``group``, ``kernel_shape`` and symmetric
+  ``pads`` = [ph, pw, ph, pw]; ``auto_pad`` only ``NOTSET``), with an optional constant bias,
+* ``BatchNormalization`` (inference form, ``training_mode = 0``), ``AveragePool`` (2-D, symmetric ``pads``,
+  ``count_include_pad`` as ONNX defines it, ``ceil_mode = 0``),
 * ``Relu``, ``Flatten`` (``axis = 1``), ``Reshape`` (only to flatten: target ``[1, -1]``, ``[-1, d]``,
   ``[0, -1]`` or ``[N, d]``), ``Identity``, ``Constant``.
 
 Weights come from the graph's initializers (or ``Constant`` nodes). The first axis of the single graph input
-is the batch axis; the remaining axes are flattened in C order, as ``torch.nn.Flatten`` does. Consecutive
-affine operators are composed into one layer in float64, so a ``MatMul`` followed by an ``Add`` gives exactly
-the stored weights and bias. Any other operator raises ``ValueError`` naming its type and node name.
+is the batch axis; the remaining axes are flattened in C order, as ``torch.nn.Flatten`` does (for an image
+input (N, C, H, W) that is torch's (C, H, W) order, and the network's ``input_shape`` is (C, H, W)).
+
+The affine operators between two ``Relu`` nodes become one layer, computed in float64:
+
+* a lone ``Conv`` on the layer input (with a ``BatchNormalization`` right after it folded in: per output
+  channel s = scale / √(var + epsilon), K' = s·K, b' = s·(b − mean) + B; constant ``Add`` / ``Sub`` and a
+  trailing ``Flatten`` / ``Reshape`` allowed) becomes a matrix-free :class:`~certifiers.Conv2d` layer, its
+  per-channel bias repeated over the pixels;
+* anything else is composed into one dense matrix and bias: a ``MatMul`` followed by an ``Add`` gives exactly
+  the stored weights and bias, a ``BatchNormalization`` after a ``Gemm`` / ``MatMul`` scales its rows, and an
+  ``AveragePool``, a ``Conv`` after another affine operator or a lone ``BatchNormalization`` are applied to the
+  dense matrix of what precedes them.
+
+Any other operator (``MaxPool``, other activations, ...) raises ``ValueError`` naming its type and node name;
+so do a residual ``Add`` of two activations and an operator used outside the rules above.
 
 Examples
 --------
@@ -28,39 +45,79 @@ Examples
 >>> net = from_onnx(helper.make_model(graph))
 >>> net.logits(np.array([[1.0, 1.0]])).tolist()
 [[-1.0, 3.5]]
+
+A convolution on the input (2×2 windows summed over a 1×3×3 image) stays a ``Conv2d`` layer:
+
+>>> graph = helper.make_graph(
+...     [helper.make_node("Conv", ["x", "K"], ["c"], name="conv"),
+...      helper.make_node("Relu", ["c"], ["r"], name="relu"),
+...      helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+...      helper.make_node("Gemm", ["f", "V"], ["y"], transB=1, name="fc")],
+...     "cnn",
+...     [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 3, 3])],
+...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+...     [numpy_helper.from_array(np.ones((1, 1, 2, 2), np.float32), "K"),
+...      numpy_helper.from_array(np.ones((1, 4), np.float32), "V")],
+... )
+>>> cnn = from_onnx(helper.make_model(graph))
+>>> type(cnn.layers[0]).__name__, cnn.input_shape, cnn.layer_sizes
+('Conv2d', (1, 3, 3), (9, 4, 1))
+>>> cnn.logits(np.arange(9.0)).tolist()
+[[64.0]]
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from ._layers import Conv2d
 from ._network import ReLUNetwork
 
 #: operator types :func:`from_onnx` understands
-SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Sub", "Relu", "Flatten", "Reshape", "Identity", "Constant")
+SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Sub", "Conv", "BatchNormalization", "AveragePool", "Relu", "Flatten",
+                 "Reshape", "Identity", "Constant")
 
 
 @dataclass
 class _Affine:
-    """A tensor equal to ``A @ h + c`` per example, h the input of hidden layer ``depth`` (A None: identity).
+    """A tensor equal to ``L h + c`` per example, h the (flattened) input of hidden layer ``depth``.
 
-    ``fshape`` is the tensor's shape without the batch axis; A and c act on its C-order flattening.
+    The linear part L is ``A`` (a dense matrix), or ``conv`` (a convolution of h, kept matrix-free), or the
+    identity (both None). ``fshape`` is the tensor's shape without the batch axis; L and c give its C-order
+    flattening.
     """
 
     A: np.ndarray | None
     c: np.ndarray
     depth: int
     fshape: tuple[int, ...]
+    conv: Conv2d | None = None
 
     @property
     def size(self) -> int:
         return int(np.prod(self.fshape, dtype=np.int64))
 
-    def matrix(self, width: int) -> np.ndarray:
-        return np.eye(width) if self.A is None else self.A
+    @property
+    def is_input(self) -> bool:
+        """Whether L is the identity (the tensor is the layer input plus a constant)."""
+        return self.A is None and self.conv is None
+
+    def matrix(self) -> np.ndarray:
+        """L as a dense matrix."""
+        if self.conv is not None:
+            return self.conv.matrix()
+        return np.eye(self.size) if self.A is None else self.A
+
+    def layer(self) -> tuple:
+        """(weights, bias) of the network layer this tensor is the output of: a Conv2d or a dense matrix."""
+        return (self.conv if self.conv is not None else self.matrix()), self.c
+
+    def then(self, f, fshape: tuple[int, ...]) -> _Affine:
+        """``f`` applied after this tensor, as a dense affine map; f is linear on rows (N, size) → (N, m)."""
+        return _Affine(np.ascontiguousarray(f(self.matrix().T).T), f(self.c[None, :])[0], self.depth, fshape)
 
 
 def _onnx():
@@ -109,13 +166,16 @@ def from_onnx(path_or_model) -> ReLUNetwork:
     -------
     ReLUNetwork
         ``logits(x)`` equals the graph's output for the input ``x`` flattened in C order (batch axis first).
+        A ``Conv`` on a layer's input (with a ``BatchNormalization`` after it folded in) is a
+        :class:`~certifiers.Conv2d` layer; for an input (N, C, H, W), ``input_shape`` is (C, H, W).
 
     Raises
     ------
     ValueError
         For an operator outside :data:`SUPPORTED_OPS` (naming its type and node name), for a supported
         operator used in a way that is not a feed-forward ReLU chain (e.g. ``Gemm`` with ``transA = 1``, a
-        skip connection, a non-flattening ``Reshape``), or for a graph without exactly one input and output.
+        skip connection, a non-flattening ``Reshape``, asymmetric ``pads``, ``auto_pad``, an ``AveragePool``
+        with ``ceil_mode = 1``), or for a graph without exactly one input and output.
     MissingDependencyError
         When the ``onnx`` package is not installed (``pip install sdpsolve[onnx]``).
 
@@ -151,10 +211,9 @@ def from_onnx(path_or_model) -> ReLUNetwork:
         raise ValueError(f"input {inputs[0].name!r} must have fixed feature dimensions, got shape {dims}.")
     batch = dims[0]  # None when symbolic
     fshape = tuple(int(d) for d in dims[1:])
-    input_dim = int(np.prod(fshape))
-    values[inputs[0].name] = _Affine(None, np.zeros(input_dim), 0, fshape)
+    values[inputs[0].name] = _Affine(None, np.zeros(int(np.prod(fshape))), 0, fshape)
 
-    layers: list[tuple[np.ndarray, np.ndarray]] = []
+    layers: list[tuple] = []  # (dense matrix or Conv2d, bias)
     for node in graph.node:
         op = node.op_type
         if node.domain not in ("", "ai.onnx"):
@@ -195,9 +254,9 @@ def from_onnx(path_or_model) -> ReLUNetwork:
             f"the graph output depends on layer {result.depth} but {len(layers)} ReLU layers were built: "
             "not a feed-forward chain."
         )
-    width = layers[-1][0].shape[0] if layers else input_dim
-    layers.append((result.matrix(width), result.c))
-    return ReLUNetwork([W for W, _ in layers], [b for _, b in layers])
+    layers.append(result.layer())
+    return ReLUNetwork([W for W, _ in layers], [b for _, b in layers],
+                       input_shape=fshape if len(fshape) == 3 else None)
 
 
 # -- operator semantics -------------------------------------------------------------------------------------
@@ -242,10 +301,7 @@ def _apply(op: str, node, ins: list, attrs: dict, layers: list, batch: int | Non
                 f"{_where(node)}: its input depends on layer {x.depth}, but {len(layers)} ReLU layers "
                 "already exist (a skip connection or a second branch): not a feed-forward chain."
             )
-        if len(x.fshape) != 1:
-            raise ValueError(f"{_where(node)}: ReLU of feature shape {x.fshape}; flatten it first.")
-        width = layers[-1][0].shape[0] if layers else x.size
-        layers.append((x.matrix(width), x.c))
+        layers.append(x.layer())
         return _Affine(None, np.zeros(x.size), len(layers), x.fshape)
     if op == "Flatten":
         axis = int(attrs.get("axis", 1))
@@ -255,7 +311,7 @@ def _apply(op: str, node, ins: list, attrs: dict, layers: list, batch: int | Non
             return x.reshape(int(np.prod(shape[:a], dtype=np.int64)), -1)
         if (axis + 1 + len(x.fshape) if axis < 0 else axis) != 1:
             raise ValueError(f"{_where(node)}: only axis = 1 (keep the batch axis) is supported, got {axis}.")
-        return _Affine(x.A, x.c, x.depth, (x.size,))
+        return replace(x, fshape=(x.size,))
     if op == "Reshape":
         shape = _const(node, ins[1] if len(ins) > 1 else None, "the target shape").astype(np.int64)
         if int(attrs.get("allowzero", 0)) and 0 in shape.tolist():
@@ -276,7 +332,7 @@ def _apply(op: str, node, ins: list, attrs: dict, layers: list, batch: int | Non
                 f"[-1, {x.size}], [0, -1] or [N, {x.size}]); got target {target} for feature shape "
                 f"{x.fshape}."
             )
-        return _Affine(x.A, x.c, x.depth, (x.size,))
+        return replace(x, fshape=(x.size,))
     if op in ("Add", "Sub"):
         a, b = ins[0], ins[1]
         sign = -1.0 if op == "Sub" else 1.0
@@ -288,13 +344,12 @@ def _apply(op: str, node, ins: list, attrs: dict, layers: list, batch: int | Non
                     f"{_where(node)}: adds tensors of layers {a.depth} and {b.depth} (feature shapes "
                     f"{a.fshape} and {b.fshape}): not a feed-forward chain."
                 )
-            width = layers[-1][0].shape[0] if layers else a.size
-            return _Affine(a.matrix(width) + sign * b.matrix(width), a.c + sign * b.c, a.depth, a.fshape)
+            return _Affine(a.matrix() + sign * b.matrix(), a.c + sign * b.c, a.depth, a.fshape)
         if isinstance(a, _Affine):
-            return _Affine(a.A, a.c + sign * _bias(node, b, a.fshape), a.depth, a.fshape)
-        # constant − affine
-        width = layers[-1][0].shape[0] if layers else b.size
-        return _Affine(sign * b.matrix(width), _bias(node, a, b.fshape) + sign * b.c, b.depth, b.fshape)
+            return replace(a, c=a.c + sign * _bias(node, b, a.fshape))
+        if sign == 1.0:  # constant + affine
+            return replace(b, c=_bias(node, a, b.fshape) + b.c)
+        return _Affine(-b.matrix(), _bias(node, a, b.fshape) - b.c, b.depth, b.fshape)  # constant − affine
     if op == "MatMul":
         a, B = ins[0], ins[1]
         if not isinstance(a, _Affine):
@@ -327,6 +382,17 @@ def _apply(op: str, node, ins: list, attrs: dict, layers: list, batch: int | Non
         if C is not None:
             y.c = y.c + beta * _bias(node, _const(node, C, "C (the bias)"), y.fshape)
         return y
+    if not isinstance(x, _Affine):
+        raise ValueError(f"{_where(node)}: its input must be computed from the graph input, not a constant.")
+    if op == "Conv":
+        return _conv(node, x, _const(node, ins[1] if len(ins) > 1 else None, "W (the kernel)"),
+                     ins[2] if len(ins) > 2 else None, attrs)
+    if op == "BatchNormalization":
+        params = [_const(node, ins[k] if len(ins) > k else None, what)
+                  for k, what in enumerate(("scale", "B", "mean", "var"), start=1)]
+        return _batch_norm(node, x, *params, attrs)
+    if op == "AveragePool":
+        return _average_pool(node, x, attrs)
     raise AssertionError(op)  # pragma: no cover - SUPPORTED_OPS and this function disagree
 
 
@@ -342,6 +408,95 @@ def _linear(node, a: _Affine, B: np.ndarray, alpha: float, layers: list) -> _Aff
     if B.shape[0] != a.size:
         raise ValueError(f"{_where(node)}: weight of shape {B.shape} does not fit input width {a.size}.")
     W = B.T if alpha == 1.0 else alpha * B.T
-    A = W if a.A is None else W @ a.A
+    if a.conv is not None:
+        A = a.conv.transpose(W)  # W @ (the convolution's matrix), matrix-free
+    else:
+        A = W if a.A is None else W @ a.A
     c = W @ a.c
     return _Affine(np.ascontiguousarray(A), c, a.depth, (B.shape[1],))
+
+
+def _window(node, attrs: dict, x: _Affine, kernel_shape) -> dict:
+    """Stride, padding and dilation of a 2-D ``Conv`` / ``AveragePool`` on ``x``, checked (Conv2d's keywords)."""
+    auto_pad = attrs.get("auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    if auto_pad not in ("NOTSET", ""):
+        raise ValueError(f"{_where(node)}: auto_pad = {auto_pad!r} is not supported; give explicit `pads`.")
+    if len(x.fshape) != 3 or len(kernel_shape) != 2:
+        raise ValueError(
+            f"{_where(node)}: only 2-D operators on inputs (N, C, H, W) are supported, got feature shape "
+            f"{x.fshape} and kernel shape {list(kernel_shape)}."
+        )
+    pads = [int(p) for p in attrs.get("pads", (0, 0, 0, 0))]
+    if len(pads) != 4 or pads[:2] != pads[2:]:
+        raise ValueError(
+            f"{_where(node)}: only symmetric pads [ph, pw, ph, pw] are supported (as torch pads), got {pads}."
+        )
+    return {
+        "stride": tuple(int(v) for v in attrs.get("strides", (1, 1))),
+        "padding": tuple(pads[:2]),
+        "dilation": tuple(int(v) for v in attrs.get("dilations", (1, 1))),
+    }
+
+
+def _conv2d(node, kernel, shape, **kwargs) -> Conv2d:
+    try:
+        return Conv2d(kernel, shape, **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{_where(node)}: {exc}") from None
+
+
+def _conv(node, x: _Affine, K: np.ndarray, bias, attrs: dict) -> _Affine:
+    """``Conv``: a Conv2d layer on the layer input, or composed into the dense map of what precedes it."""
+    if K.ndim != 4:
+        raise ValueError(f"{_where(node)}: only 2-D convolutions are supported, got a kernel of shape {K.shape}.")
+    if "kernel_shape" in attrs and [int(k) for k in attrs["kernel_shape"]] != list(K.shape[2:]):
+        raise ValueError(
+            f"{_where(node)}: kernel_shape {list(attrs['kernel_shape'])} differs from the kernel's shape {K.shape}."
+        )
+    conv = _conv2d(node, K, x.fshape, groups=int(attrs.get("group", 1)), **_window(node, attrs, x, K.shape[2:]))
+    b = np.zeros(K.shape[0]) if bias is None else _const(node, bias, "B (the bias)").reshape(-1)
+    if b.shape != (K.shape[0],):
+        raise ValueError(f"{_where(node)}: bias of shape {b.shape} for {K.shape[0]} output channels.")
+    b = np.repeat(b, conv.out_shape[1] * conv.out_shape[2])
+    if x.is_input:  # conv(h + c) + b = conv(h) + (conv(c) + b)
+        return _Affine(None, conv.forward(x.c)[0] + b, x.depth, conv.out_shape, conv)
+    y = x.then(conv.forward, conv.out_shape)
+    y.c = y.c + b
+    return y
+
+
+def _batch_norm(node, x: _Affine, scale, B, mean, var, attrs: dict) -> _Affine:
+    """Inference ``BatchNormalization``: folded into a Conv2d's kernel, otherwise into the dense map's rows."""
+    if int(attrs.get("training_mode", 0)) or int(attrs.get("spatial", 1)) != 1:
+        raise ValueError(f"{_where(node)}: only the inference form (training_mode = 0, spatial = 1) is supported.")
+    C = x.fshape[0]
+    scale, B, mean, var = (np.reshape(v, -1) for v in (scale, B, mean, var))
+    if any(v.shape != (C,) for v in (scale, B, mean, var)):
+        raise ValueError(
+            f"{_where(node)}: scale, B, mean and var must have one entry per channel ({C}), got shapes "
+            f"{[v.shape for v in (scale, B, mean, var)]}."
+        )
+    s = scale / np.sqrt(var + float(attrs.get("epsilon", 1e-5)))
+    per = x.size // C
+    c = np.repeat(s, per) * (x.c - np.repeat(mean, per)) + np.repeat(B, per)
+    if x.conv is not None and x.fshape == x.conv.out_shape:
+        return _Affine(None, c, x.depth, x.fshape, x.conv.with_kernel(x.conv.kernel * s[:, None, None, None]))
+    return _Affine(np.repeat(s, per)[:, None] * x.matrix(), c, x.depth, x.fshape)
+
+
+def _average_pool(node, x: _Affine, attrs: dict) -> _Affine:
+    """``AveragePool`` as a linear map (window sums by a depthwise convolution of ones, divided by the count)."""
+    if int(attrs.get("ceil_mode", 0)):
+        raise ValueError(f"{_where(node)}: ceil_mode = 1 is not supported (windows would leave the input).")
+    kernel_shape = [int(k) for k in attrs.get("kernel_shape", ())]
+    window = _window(node, attrs, x, kernel_shape)
+    if window["dilation"] != (1, 1):
+        raise ValueError(f"{_where(node)}: dilations {list(window['dilation'])} are not supported.")
+    C = x.fshape[0]
+    sums = _conv2d(node, np.ones((C, 1, *kernel_shape)), x.fshape, groups=C, **window)
+    if int(attrs.get("count_include_pad", 0)):
+        count = float(np.prod(kernel_shape))
+    else:  # only the input pixels of each window count
+        count = sums.forward(np.ones(x.size))[0]
+    return x.then(lambda rows: sums.forward(rows) / count, sums.out_shape)

@@ -91,7 +91,8 @@ class SDPCert(Certifier):
                                layer_bounds=lb, relaxation=self.relaxation, bounds_box=self.bounds_box)
         stop = 0.0 if self.early_stop else None
         return solve_lagrangian(inst, rtol=self.rtol, bound=self.bound, stop_below=stop, stop_above=stop,
-                                max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed)
+                                max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed,
+                                theta0=inst.start_multipliers())
 
     def example_extra(self, k: int) -> dict:
         """``targets``: per solved target class, the seconds, rounds and early decision of its solve."""
@@ -112,7 +113,7 @@ class SDPCert(Certifier):
         for k in range(N):
             lb = sdp_layer_bounds(network, X[k], eps, self.bounds, self.bounds_box)
             # the interval bounds of the margins from the last layer's bounds: valid, used where no SDP is run
-            WL, bL = network.weights[-1], network.biases[-1]
+            WL, bL = network.dense_weight(-1), network.biases[-1]
             xl, xu = lb.x_lower[-1], lb.x_upper[-1]
             decided_uncertifiable = pred[k] != y[k]
             details = {}

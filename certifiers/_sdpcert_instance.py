@@ -66,6 +66,7 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 
 from sdpsolve._validation import check_choice
 from sdpsolve.rounding import down, exact_sub_down, exact_sub_up, gamma, up
@@ -132,13 +133,39 @@ def _norm(x) -> float:
     return s * math.sqrt(float(np.sum((x / s) ** 2)))
 
 
-def _row_norms(A: np.ndarray) -> np.ndarray:
-    """Euclidean norms of the rows of A, scaled row by row (no underflow of the squares)."""
+def _row_norms(A) -> np.ndarray:
+    """Euclidean norms of the rows of A (dense or sparse), scaled row by row (no underflow of the squares)."""
     if A.shape[1] == 0:
         return np.zeros(A.shape[0])
+    if sp.issparse(A):
+        s = abs(A).max(axis=1).toarray().ravel()
+        safe = np.where(s > 0, s, 1.0)
+        return s * np.sqrt(_row_sums((sp.diags(1.0 / safe) @ A).power(2)))
     s = np.abs(A).max(axis=1)
     safe = np.where(s > 0, s, 1.0)
     return s * np.sqrt(np.sum((A / safe[:, None]) ** 2, axis=1))
+
+
+# A layer's matrix is a dense array, or (a convolution) an exact scipy.sparse CSR matrix; these helpers let the
+# instance treat both alike. Sparse products sum fewer terms than dense ones, so the rounding bounds (which
+# count at most K terms per entry) hold for both.
+def _absolute(A):
+    return abs(A) if sp.issparse(A) else np.abs(A)
+
+
+def _row_sums(A) -> np.ndarray:
+    return np.asarray(A.sum(axis=1)).ravel()
+
+
+def _scale_columns(W, cols: np.ndarray, r: np.ndarray):
+    """W[:, cols] ⊙ r[cols] (each entry one rounded product, dense or sparse alike)."""
+    if sp.issparse(W):
+        return sp.csr_matrix(W[:, cols].multiply(r[cols][None, :]))
+    return np.ascontiguousarray(W[:, cols] * r[cols])
+
+
+def _dense_row(A, k: int) -> np.ndarray:
+    return A[[k]].toarray().ravel() if sp.issparse(A) else A[k]
 
 
 @dataclass(frozen=True)
@@ -304,7 +331,7 @@ class SDPCertInstance:
         self._err_factor = 1.01 * g / (1.0 - g) / (1.0 - g)
 
         # objective: c = W_L[target] − W_L[label] on x_L, c0 = b_L[target] − b_L[label]
-        WL, bL = net.weights[-1], net.biases[-1]
+        WL, bL = net.dense_weight(-1), net.biases[-1]
         self._c = WL[self.target] - WL[self.label]
         self._c_abs = np.abs(WL[self.target]) + np.abs(WL[self.label])
         self._c0_terms = [float(bL[self.target]), -float(bL[self.label])]
@@ -322,15 +349,15 @@ class SDPCertInstance:
         blocks, betas, betas_abs, scales = [], [], [], []
         start = 0
         for i in range(L):
-            W, b = net.weights[i], net.biases[i]
+            W, b = net.layer_matrix(i), net.biases[i]
             pl, pu = np.asarray(lb.pre_lower[i], np.float64), np.asarray(lb.pre_upper[i], np.float64)
             a_in, r_in, f_in = self.centers[i], self.radii[i], self.free[i]
             a, r = self.centers[i + 1], self.radii[i + 1]
-            Wt = W[:, f_in] * r_in[f_in]  # w̃ = W ⊙ r on the free inputs, all neurons of layer i + 1
-            Wt_abs = np.abs(Wt)
+            Wt = _scale_columns(W, f_in, r_in)  # w̃ = W ⊙ r on the free inputs, all neurons of layer i + 1
+            Wt_abs = _absolute(Wt)
             bt = W @ a_in + b  # β̃ = W a + b
-            bt_abs = np.abs(W) @ np.abs(a_in) + np.abs(b)
-            w1 = Wt_abs.sum(axis=1)  # ||w̃_k||_1: h_k ranges over β̃_k ± w1_k on the box
+            bt_abs = _absolute(W) @ np.abs(a_in) + np.abs(b)
+            w1 = _row_sums(Wt_abs)  # ||w̃_k||_1: h_k ranges over β̃_k ± w1_k on the box
             wn = _row_norms(Wt)  # ||w̃_k||_2
             inactive = pu <= 0
             unstable = (pl < 0) & (pu > 0)
@@ -384,9 +411,9 @@ class SDPCertInstance:
             K_rows = Wt[self.free[i + 1]]
             self._steps.append(
                 _Step(
-                    Wt=np.ascontiguousarray(Wt),
-                    Wt_abs=np.ascontiguousarray(Wt_abs),
-                    K=np.ascontiguousarray(K_rows),
+                    Wt=Wt,
+                    Wt_abs=Wt_abs,
+                    K=sp.csr_matrix(K_rows) if sp.issparse(K_rows) else np.ascontiguousarray(K_rows),
                     K_row_norm=_row_norms(K_rows),
                     bt=bt,
                     bt_abs=bt_abs,
@@ -497,6 +524,75 @@ class SDPCertInstance:
             out[blk.start : blk.stop] = val
         return out
 
+    def propagation_multipliers(self) -> np.ndarray:
+        """θ₀: the multipliers of CROWN's backward pass, as rows of this instance (complementarity rows 0).
+
+        Going back from the objective's coefficients λ_L = c on x_L, each free neuron's coefficient λ_k is moved
+        onto its pre-activation h_k by the linear rows: a stable-active neuron's E[z − h] = 0 (θ = −λ_k); an
+        unstable one's triangle row (θ = λ_k > 0, h gets s_k λ_k) when λ_k > 0 and ``triangle=True``, else, when
+        λ_k < 0, its row z ≥ h (θ = |λ_k|) if û ≥ −l̂ and z ≥ 0 (θ = |λ_k|) otherwise — CROWN's adaptive slope.
+        A coefficient no row can move stays on the neuron. Then λ_i = W_iᵀ μ on the layer below. With every
+        complementarity multiplier 0, M(θ₀) has nonzeros in row and column 0 only, so its bound is the closed
+        form :meth:`SDPCertOperator.arrow_bound`: with the triangle rows it equals CROWN's bound on the margin
+        for these layer bounds (up to rounding, accounted for); the Lagrangian method starts there.
+        """
+        theta = np.zeros(self.m)
+        where = {(blk.layer, blk.kind): blk for blk in self.row_blocks}
+
+        def assign(layer, kind, neurons, values):
+            blk = where.get((layer, kind))
+            if blk is None or neurons.size == 0:
+                return np.zeros(neurons.size, dtype=bool)
+            pos = np.searchsorted(blk.neurons, neurons)
+            ok = pos < blk.neurons.size
+            ok[ok] = blk.neurons[pos[ok]] == neurons[ok]
+            theta[blk.start + pos[ok]] = values[ok]
+            return ok
+
+        lam = np.array(self._c, dtype=np.float64)
+        for i in reversed(range(len(self._steps))):
+            st = self._steps[i]
+            pl, pu = np.asarray(self.bounds.pre_lower[i], np.float64), np.asarray(self.bounds.pre_upper[i], np.float64)
+            mu = np.zeros(st.n_out)
+            eq = where.get((i, "eq_affine"))
+            if eq is not None:  # free neurons only: a constant one's coefficient is exact in the constant
+                k = eq.neurons[self.radii[i + 1][eq.neurons] > 0]
+                assign(i, "eq_affine", k, -lam[k])
+                mu[k] = lam[k]
+            unstable = np.flatnonzero((pl < 0) & (pu > 0) & (self.radii[i + 1] > 0))
+            up_k = unstable[lam[unstable] > 0]
+            done = assign(i, "triangle", up_k, lam[up_k])
+            mu[up_k[done]] = st.slope[up_k[done]] * lam[up_k[done]]
+            down_k = unstable[lam[unstable] < 0]
+            to_h = pu[down_k] >= -pl[down_k]
+            done = assign(i, "geq_affine", down_k[to_h], -lam[down_k[to_h]])
+            mu[down_k[to_h][done]] = lam[down_k[to_h][done]]
+            assign(i, "nonneg", down_k[~to_h], -lam[down_k[~to_h]])
+            # "paper": a free stable-active neuron has z ≥ h only
+            paper = where.get((i, "geq_affine"))
+            if paper is not None and eq is None:
+                k = paper.neurons[(lam[paper.neurons] < 0) & (pl[paper.neurons] >= 0)]
+                assign(i, "geq_affine", k, -lam[k])
+                mu[k] = lam[k]
+            W = self.network.layer_matrix(i)
+            lam = np.asarray(W.T @ mu, dtype=np.float64).ravel()
+        return theta
+
+    def start_multipliers(self) -> np.ndarray:
+        """θ₀ for :func:`sdpsolve.solve_lagrangian`: :meth:`propagation_multipliers` or 0 (the interval bound of
+        x_L's box), whichever has the smaller :meth:`closed_form_bound` — as the crown plugin takes the better
+        of its backward bound and the interval one."""
+        theta = self.propagation_multipliers()
+        if self.closed_form_bound(theta) <= self.interval_bound():
+            return theta
+        return self.theta_zero()
+
+    def closed_form_bound(self, theta) -> float | None:
+        """The proved bound :meth:`SDPCertOperator.arrow_bound` when every complementarity multiplier is 0 (then
+        M(θ) lives in row/column 0 and its SDP value is a sum of absolute values), else None."""
+        op = self.operator(theta)
+        return op.arrow_bound() if op.is_arrow() else None
+
     def operator(self, theta) -> SDPCertOperator:
         """M(θ) = M0 + Σ θ_k A_k as a light matrix-free operator (see :class:`SDPCertOperator`)."""
         return SDPCertOperator(self, self._check_theta(theta))
@@ -559,7 +655,7 @@ class SDPCertInstance:
             u[self.offsets[layer + 1] + int(np.searchsorted(self.free[layer + 1], k))] = r
         st = self._steps[layer]
         v[0] = st.bt[k]
-        v[self.offsets[layer] : self.offsets[layer + 1]] = st.Wt[k]
+        v[self.offsets[layer] : self.offsets[layer + 1]] = _dense_row(st.Wt, k)
         return u, v
 
     def dense_constraint_matrices(self) -> list[tuple[np.ndarray, float]]:
@@ -609,7 +705,7 @@ class SDPCertInstance:
 class _Step:
     """Precomputed data of one hidden step (layer i → i + 1)."""
 
-    Wt: np.ndarray  # (n_{i+1}, f_i) = W_i[:, free_i] * r_i[free_i]
+    Wt: np.ndarray  # (n_{i+1}, f_i) = W_i[:, free_i] * r_i[free_i]; scipy.sparse CSR for a convolution
     Wt_abs: np.ndarray
     K: np.ndarray  # Wt restricted to the free neurons of layer i + 1 (the cross block, up to −½ θ r)
     K_row_norm: np.ndarray  # ||row||_2 of K
@@ -715,8 +811,17 @@ class SDPCertOperator:
         if self._err is not None:
             return self._err
         inst = self.instance
+        S0 = self._row0_abs()
+        cross = [self._cross_row_norms(i) for i in range(len(inst._steps))]
+        parts = [_SQRT2 * S0, self._diag, *[_SQRT2 * c for c in cross]]
+        fro = _norm(np.concatenate(parts)) * (1.0 + 1e-9)
+        self._err = up(inst._err_factor * fro + _TINY)
+        return self._err
+
+    def _row0_abs(self) -> np.ndarray:
+        """Row 0 of M(θ) evaluated with absolute values (S of the module docstring): |error_i| ≤ γ-factor · S_i."""
+        inst = self.instance
         S0 = np.zeros(inst.n)
-        cross = []
         for i, st in enumerate(inst._steps):
             o0, o1, o2 = inst.offsets[i], inst.offsets[i + 1], inst.offsets[i + 2]
             zero = np.zeros(st.n_out)
@@ -732,14 +837,29 @@ class SDPCertOperator:
                 + th["complementarity"] * (2 * a + st.bt_abs)
             )
             S0[o1:o2] += 0.5 * rho[f]
-            cross.append(self._cross_row_norms(i))
         L = inst.network.n_hidden_layers
         S0[inst.offsets[L] : inst.offsets[L + 1]] += 0.5 * inst._obj_row_abs
         S0[0] = 0.0
-        parts = [_SQRT2 * S0, self._diag, *[_SQRT2 * c for c in cross]]
-        fro = _norm(np.concatenate(parts)) * (1.0 + 1e-9)
-        self._err = up(inst._err_factor * fro + _TINY)
-        return self._err
+        return S0
+
+    def is_arrow(self) -> bool:
+        """True when M(θ) has nonzeros in row and column 0 only."""
+        return not (np.any(self._diag != 0) or any(np.any(k != 0) for k in self._kappa))
+
+    def arrow_bound(self) -> float:
+        """A proved upper bound on the dual function at θ when M(θ) lives in row/column 0 only.
+
+        That is the case when every complementarity multiplier is 0 (diagonal and cross blocks vanish): then
+        max <M(θ), P̂> over P̂ ⪰ 0, P̂_00 = 1, |P̂_ij| ≤ 1 is exactly 2 Σ_i |M_0i|, so the bound is
+        ``constant(θ) + 2 Σ |m0_i| + 2 Σ e_i`` summed upwards, with e_i ≥ |exact − computed| of each entry (the
+        entrywise evaluations of :meth:`rounding_bound`). Raises ``ValueError`` for any other θ.
+        """
+        if not self.is_arrow():
+            raise ValueError("arrow_bound needs M(θ) with nonzeros in row 0 only (complementarity multipliers 0).")
+        inst = self.instance
+        S0 = self._row0_abs()
+        total = math.fsum([*np.abs(self._m0).tolist(), *(inst._err_factor * S0).tolist()])
+        return up(up(2.0 * up(total + _TINY)) + inst.constant(self.theta))
 
     def to_dense(self) -> tuple[np.ndarray, float]:
         """``(B, err)``: the symmetric float64 matrix of M(θ) and err ≥ ||M(θ)_exact − B||_2."""
@@ -751,7 +871,9 @@ class SDPCertOperator:
         B[np.diag_indices(n)] = self._diag
         for i, st in enumerate(inst._steps):
             o0, o1, o2 = inst.offsets[i], inst.offsets[i + 1], inst.offsets[i + 2]
-            C = -0.5 * self._kappa[i][:, None] * st.K
+            C = st.K.multiply(-0.5 * self._kappa[i][:, None]).toarray() if sp.issparse(st.K) else (
+                -0.5 * self._kappa[i][:, None] * st.K
+            )
             B[o1:o2, o0:o1] = C
             B[o0:o1, o1:o2] = C.T
         return B, self.rounding_bound()
@@ -786,7 +908,7 @@ def _check_layer_bounds(network: ReLUNetwork, lb, lo: np.ndarray, hi: np.ndarray
             "box rounded outwards by one ulp)."
         )
     for i, (pl, pu) in enumerate(zip(lb.pre_lower, lb.pre_upper)):
-        n_i = network.weights[i].shape[0]
+        n_i = network.layer_sizes[i + 1]
         if np.shape(pl) != (n_i,) or np.shape(pu) != (n_i,):
             raise ValueError(
                 f"`layer_bounds` layer {i} must have shape ({n_i},), got {np.shape(pl)} and {np.shape(pu)}."

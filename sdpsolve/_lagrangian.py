@@ -47,14 +47,15 @@ class LagrangianResult:
     point shows the optimum is > ``stop_above``, else None. That primal test asks for a violation ≤
     ``decide_viol`` and ``lower − Σ_k |θ_k| |g_k|⁻ > stop_above`` (the first-order change of the optimum when
     the rows are relaxed by the violations g_k⁻, priced by the current multipliers): an estimate, which only
-    ends the search; it never enters ``upper``.
+    ends the search; it never enters ``upper``. ``dual`` is the diagonal c of the best bound, None when that
+    bound is the problem's ``closed_form_bound`` at ``theta0``.
     """
 
     lower: float
     upper: float
     gap: float
     violation: float
-    dual: np.ndarray
+    dual: np.ndarray | None
     theta: np.ndarray
     factor: np.ndarray
     status: Status
@@ -274,6 +275,17 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     status, message, decision = None, "", None
     lower, viol = -np.inf, np.inf
     it = 0
+    if theta0 is not None and kind != "estimate":
+        # the starting multipliers' own bound (e.g. bound propagation's, given as θ₀): it may decide at once
+        closed = getattr(problem, "closed_form_bound", None)
+        value = closed(theta) if closed is not None else None
+        if value is not None:
+            best = (float(value), "rigorous", 0.0, None, theta.copy())
+        else:
+            inner_bound(theta)
+        if stop_below is not None and best[0] < stop_below:
+            status, decision = Status.CONVERGED, "below"
+            message = f"decided: the starting multipliers' certified upper bound {best[0]:.6g} < {stop_below:g}"
     while status is None:
         it += 1
         V = lbfgs_maximise_rows(value_grad_factory(mu, rho), V, mask, inner_iters)

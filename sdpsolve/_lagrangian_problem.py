@@ -51,6 +51,10 @@ class LagrangianProblem(Protocol):
         M(θ) = M0 + Σ θ_k A_k as an object with ``shape`` and ``matmat`` (symmetric), and for the rigorous
         bound ``to_dense() -> (B, err)`` with err ≥ ||M(θ)_exact − B||_2, and for the probabilistic bound
         ``norm_bound()``. Must be cheap to construct (called once per iteration).
+    closed_form_bound(theta) -> float or None, optional
+        A problem may offer this: a proved upper bound on the optimum from the multipliers θ alone (say, when
+        M(θ) has a structure whose SDP value is known in closed form), or None when it has none for this θ.
+        :func:`sdpsolve.solve_lagrangian` calls it once, on ``theta0``; the problem answers for its soundness.
     """
 
     n: int

@@ -1,7 +1,8 @@
 """ONNX import: exported torch nets and hand-built graphs give the source weights exactly; others fail.
 
 Oracles: the source weights (compared bit for bit after the float32 → float64 conversion), numpy evaluation of
-the ONNX formulas, and onnx's own reference evaluator run in float64.
+the ONNX formulas, onnx's own reference evaluator run in float64, and (for convolutional networks) torch's
+float64 forward pass of the exported model.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
-from certifiers import ReLUNetwork, from_torch  # noqa: E402
+from certifiers import Conv2d, ReLUNetwork, from_torch  # noqa: E402
 from certifiers._load import load_network  # noqa: E402
 from certifiers._onnx import from_onnx  # noqa: E402
 from sdpsolve._errors import MissingDependencyError  # noqa: E402
@@ -81,6 +82,45 @@ def test_torch_export_gives_identical_weights_and_logits(dynamic_batch):
     with torch.no_grad():
         ref = net_t(torch.tensor(X.reshape(20, 1, 4, 3), dtype=torch.float32)).double().numpy()
     np.testing.assert_allclose(net.logits(X), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_torch_cnn_export_gives_conv_layers_and_torch_float64_logits():
+    # Conv + BatchNorm (folded) → Conv2d layer; grouped Conv → Conv2d layer; AvgPool + Flatten + Linear → dense
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.Conv2d(4, 8, 3, padding=1, groups=2), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
+                          nn.Linear(8 * 2 * 2, 10))
+    with torch.no_grad():
+        bn = model[1]
+        bn.running_mean.uniform_(-1.0, 1.0)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.uniform_(-2.0, 2.0)
+        bn.bias.uniform_(-1.0, 1.0)
+    model.eval()
+    # PRESERVE keeps the BatchNormalization node (EVAL would fuse it into the Conv in float32)
+    data = _torch_export(model, torch.zeros(1, 1, 8, 8), training=torch.onnx.TrainingMode.PRESERVE,
+                         dynamic_axes={"x": {0: "N"}}, input_names=["x"])
+    ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
+    assert {"Conv", "BatchNormalization", "AveragePool", "Gemm"} <= set(ops), ops
+
+    net = from_onnx(data)
+    source = from_torch(model, input_shape=(1, 8, 8))
+    assert net.input_shape == source.input_shape == (1, 8, 8)
+    assert net.layer_sizes == source.layer_sizes == (64, 64, 128, 10)
+    assert [type(W) for W in net.layers] == [type(W) for W in source.layers] == [Conv2d, Conv2d, np.ndarray]
+    conv1, conv1_source = net.layers[1], source.layers[1]  # no BatchNorm: the exported kernel, bit for bit
+    np.testing.assert_array_equal(conv1.kernel, conv1_source.kernel)
+    np.testing.assert_array_equal(conv1.params(), conv1_source.params())
+    assert net.layers[0].params().tolist() == [2, 2, 1, 1, 1, 1, 1, 1, 8, 8]
+
+    X = np.random.default_rng(6).uniform(0, 1, (16, 64))
+    with torch.no_grad():
+        ref = model.double()(torch.tensor(X.reshape(16, 1, 8, 8))).numpy()
+    scale = np.abs(ref).max()
+    np.testing.assert_allclose(net.logits(X), ref, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(net.logits(X), source.logits(X), rtol=0, atol=1e-12 * scale)
 
 
 def test_load_network_dispatches_onnx_files(tmp_path):
@@ -171,6 +211,45 @@ def test_sub_constant_nodes_and_affine_sums_are_composed():
     np.testing.assert_allclose(net.logits(X[:1]), _reference(model, X[:1]), rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("count_include_pad", [0, 1])
+def test_conv_batchnorm_avgpool_graph_matches_reference_evaluator(count_include_pad):
+    # x − μ → Conv (stride, dilation, bias) → BN → Relu → Conv → AveragePool (padded) → Reshape → Gemm → BN →
+    # Relu → MatMul: layers Conv2d (μ and BN folded), dense (Conv ∘ pool composed), dense (Gemm + BN), dense
+    rng = np.random.default_rng(7)
+    K0, b0 = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    K1 = rng.standard_normal((4, 3, 2, 2))
+    bn0 = [rng.uniform(-2, 2, 3), rng.standard_normal(3), rng.standard_normal(3), rng.uniform(0.5, 2, 3)]
+    W2, bn2 = rng.standard_normal((5, 4 * 2 * 6)), [rng.uniform(-2, 2, 5), rng.standard_normal(5),
+                                                     rng.standard_normal(5), rng.uniform(0.5, 2, 5)]
+    W3, mu = rng.standard_normal((5, 2)), rng.standard_normal((2, 1, 1))
+    nodes = [
+        helper.make_node("Sub", ["x", "mu"], ["xc"], name="center"),
+        helper.make_node("Conv", ["xc", "K0", "b0"], ["c0"], strides=[2, 1], pads=[1, 2, 1, 2], dilations=[1, 2],
+                         kernel_shape=[3, 3], name="conv0"),
+        helper.make_node("BatchNormalization", ["c0", "s0", "B0", "m0", "v0"], ["n0"], epsilon=1e-3, name="bn0"),
+        helper.make_node("Relu", ["n0"], ["a0"], name="relu0"),
+        helper.make_node("Conv", ["a0", "K1"], ["c1"], name="conv1"),
+        helper.make_node("AveragePool", ["c1"], ["p1"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 1, 1, 1],
+                         count_include_pad=count_include_pad, name="pool1"),
+        helper.make_node("Relu", ["p1"], ["a1"], name="relu1"),
+        helper.make_node("Reshape", ["a1", "shape"], ["f1"], name="flat1"),
+        helper.make_node("Gemm", ["f1", "W2"], ["g2"], transB=1, name="fc2"),
+        helper.make_node("BatchNormalization", ["g2", "s2", "B2", "m2", "v2"], ["n2"], name="bn2"),
+        helper.make_node("Relu", ["n2"], ["a2"], name="relu2"),
+        helper.make_node("MatMul", ["a2", "W3"], ["y"], name="out"),
+    ]
+    inits = [_init("mu", mu), _init("K0", K0), _init("b0", b0), _init("K1", K1), _init("shape", [0, -1], np.int64),
+             _init("W2", W2), _init("W3", W3)]
+    inits += [_init(f"{k}0", v) for k, v in zip("sBmv", bn0)] + [_init(f"{k}2", v) for k, v in zip("sBmv", bn2)]
+    model = _model(nodes, [_vi("x", ["N", 2, 7, 6])], [_vi("y", ["N", 2])], inits)
+    net = from_onnx(model)
+    assert [type(W) for W in net.layers] == [Conv2d, np.ndarray, np.ndarray, np.ndarray]
+    assert net.input_shape == (2, 7, 6) and net.layer_sizes == (84, 3 * 4 * 6, 4 * 2 * 6, 5, 2)
+    assert net.layers[0].params().tolist() == [2, 1, 1, 2, 1, 2, 1, 2, 7, 6]
+    X = rng.uniform(0, 1, (4, 2, 7, 6))
+    np.testing.assert_allclose(net.logits(X.reshape(4, -1)), _reference(model, X), rtol=1e-12, atol=1e-12)
+
+
 # -- rejections ---------------------------------------------------------------------------------------------
 def _single_op_model(op, name, **attrs):
     nodes = [
@@ -188,15 +267,46 @@ def test_unsupported_activation_is_rejected_with_op_and_node_name(op):
         from_onnx(_single_op_model(op, f"my_{op.lower()}_node"))
 
 
-def test_conv_is_rejected_with_op_and_node_name():
+def _image_op_model(op, name, n_features, **attrs):
+    """x (1, 1, 4, 4) → Conv 3×3 (2 channels, padding 1) → ``op`` → Flatten → Gemm to 2 logits."""
     nodes = [
-        helper.make_node("Conv", ["x", "K"], ["c"], name="conv1"),
-        helper.make_node("Flatten", ["c"], ["f"], name="flat"),
+        helper.make_node("Conv", ["x", "K"], ["c"], pads=[1, 1, 1, 1], name="conv0"),
+        helper.make_node(op, ["c"], ["p"], name=name, **attrs),
+        helper.make_node("Flatten", ["p"], ["f"], name="flat"),
         helper.make_node("Gemm", ["f", "W"], ["y"], transB=1, name="fc"),
     ]
-    model = _model(nodes, [_vi("x", [1, 1, 4, 4])], [_vi("y", [1, 2])],
-                   [_init("K", np.ones((2, 1, 3, 3))), _init("W", np.ones((2, 8)))])
-    with pytest.raises(ValueError, match=r"unsupported operator 'Conv'.*'conv1'"):
+    return _model(nodes, [_vi("x", [1, 1, 4, 4])], [_vi("y", [1, 2])],
+                  [_init("K", np.ones((2, 1, 3, 3))), _init("W", np.ones((2, n_features)))])
+
+
+def test_max_pool_is_rejected_with_op_and_node_name():
+    model = _image_op_model("MaxPool", "pool_max", 8, kernel_shape=[2, 2], strides=[2, 2])
+    with pytest.raises(ValueError, match=r"unsupported operator 'MaxPool'.*'pool_max'"):
+        from_onnx(model)
+
+
+@pytest.mark.parametrize(("op", "attrs", "message"), [
+    ("AveragePool", {"kernel_shape": [2, 2], "pads": [0, 0, 1, 1]}, r"AveragePool node 'bad'.*symmetric pads"),
+    ("AveragePool", {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}, r"AveragePool node 'bad'.*ceil_mode"),
+    ("AveragePool", {"kernel_shape": [2, 2], "auto_pad": "SAME_UPPER"}, r"AveragePool node 'bad'.*auto_pad"),
+    ("Conv", {"pads": [1, 0, 0, 1]}, r"Conv node 'bad'.*symmetric pads"),
+    ("Conv", {"auto_pad": "VALID"}, r"Conv node 'bad'.*auto_pad"),
+])
+def test_unsupported_pooling_and_padding_are_rejected(op, attrs, message):
+    if op == "Conv":  # the second convolution is the bad one
+        model = _image_op_model("Identity", "id", 8)
+        model.graph.node[1].CopyFrom(helper.make_node("Conv", ["c", "K1"], ["p"], name="bad", **attrs))
+        model.graph.initializer.append(_init("K1", np.ones((2, 2, 1, 1))))
+    else:
+        model = _image_op_model(op, "bad", 8, **attrs)
+    with pytest.raises(ValueError, match=message):
+        from_onnx(model)
+
+
+def test_conv_on_a_flat_input_is_rejected():
+    nodes = [helper.make_node("Conv", ["x", "K"], ["y"], name="conv_flat")]
+    model = _model(nodes, [_vi("x", [1, 4])], [_vi("y", [1, 2])], [_init("K", np.ones((2, 1, 3, 3)))])
+    with pytest.raises(ValueError, match=r"Conv node 'conv_flat'.*2-D"):
         from_onnx(model)
 
 

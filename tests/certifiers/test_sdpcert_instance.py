@@ -468,6 +468,65 @@ def test_triangle_rows_tighten_the_sdp_and_beat_the_lp(idx):
     assert tri <= lp + tol, f"case {CASES[idx]}: triangle {tri:.9g} > LP {lp:.9g}"
 
 
+@pytest.mark.parametrize("idx", [0, 1, 3, 4])
+@pytest.mark.parametrize("triangle", [True, False])
+def test_start_multipliers_reproduce_crown_and_are_sound(idx, triangle):
+    """Oracles: CROWN's margin bound (``margin_upper_bounds(..., "crown")``, the better of its backward pass and
+    the interval bound) with the same layer bounds; the exact SDP value 2 Σ|M_0i| + const of the dense M(θ₀)
+    built row by row (``dense_constraint_matrices``) in exact rationals; the CVXPY optimum of the relaxation.
+    With the triangle rows θ₀ gives CROWN's bound up to rounding; without them a valid, looser one."""
+    net, x, eps, y, j = case(*CASES[idx])
+    inst = SDPCertInstance(net, x, eps, y, j, bounds="crown", triangle=triangle)
+    theta = inst.start_multipliers()
+    assert np.all(theta[~inst.equality] >= 0)
+    for blk in inst.row_blocks:
+        if blk.kind == "complementarity":
+            assert not np.any(theta[blk.start : blk.stop])
+    bound = inst.closed_form_bound(theta)
+    lo, hi = input_box(x, eps)
+    crown = float(margin_upper_bounds(net, lo, hi, y, "crown")[j])
+    if triangle:
+        assert bound == pytest.approx(crown, rel=1e-9, abs=1e-12), (CASES[idx], bound, crown)
+        assert bound >= crown - 1e-12 * max(1.0, abs(crown))
+    interval = inst.interval_bound()
+    assert bound <= interval + 1e-12 * max(1.0, abs(interval))  # θ = 0 (the interval bound) is a candidate
+    # the exact dual value at θ₀ from the dense rows, in rationals: the closed form is above it
+    M0, c0 = inst.dense_objective()
+    row = [Fraction(float(v)) for v in M0[0]]
+    const = Fraction(c0)
+    for t, (A, beta) in zip(theta, inst.dense_constraint_matrices()):
+        if t:
+            row = [r + Fraction(float(t)) * Fraction(float(a)) for r, a in zip(row, A[0])]
+            const += Fraction(float(t)) * Fraction(float(beta))
+    exact = const + 2 * sum(abs(r) for r in row[1:])
+    assert Fraction(bound) >= exact
+    assert float(exact) == pytest.approx(bound, rel=1e-9, abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        opt = normalised_optimum(inst)
+    assert bound >= opt - 1e-6 * max(1.0, abs(opt))
+    # any θ with a complementarity multiplier has no closed form
+    other = theta.copy()
+    other[inst.row_blocks[-1].start] = 1.0
+    assert inst.closed_form_bound(other) is None
+    with pytest.raises(ValueError, match="row 0 only"):
+        inst.operator(other).arrow_bound()
+
+
+def test_solve_lagrangian_decides_at_the_start_multipliers():
+    """Oracle: the closed-form bound itself. A target that CROWN's multipliers already certify is decided
+    before any round, with that bound; one they do not certify goes on to the rounds, never above it."""
+    net, x, eps, y, j = case(*CASES[1])
+    inst = SDPCertInstance(net, x, eps, y, j, bounds="crown", triangle=True)
+    theta = inst.start_multipliers()
+    start = inst.closed_form_bound(theta)
+    res = sdpsolve.solve_lagrangian(inst, theta0=theta, stop_below=start + 1.0, rng=0)
+    assert res.decision == "below" and res.n_iter == 0 and res.upper == start and res.dual is None
+    assert res.bound_kind == "rigorous"
+    res = sdpsolve.solve_lagrangian(inst, theta0=theta, rtol=1e-3, max_iter=20, rng=0)
+    assert res.upper <= start
+
+
 # -- validation ---------------------------------------------------------------------------------------------
 def test_clear_errors():
     net, x, eps, y, j = case(*CASES[0])

@@ -29,6 +29,9 @@ def build(p) -> None:
     )
     p.add_argument("--out", metavar="FILE", help="also write the result file (VNN-COMP format) here")
     p.add_argument("--sdp-time-limit", type=float, metavar="S", help="seconds per SDP row (default: the time left)")
+    p.add_argument("--bab-timeout", type=float, default=60.0, metavar="S",
+                   help="seconds of the bab stage (the verify pipeline) per output row (default 60; capped by the "
+                   "time left)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the attack and the SDP solver")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="torch/BLAS threads (default 1)")
 
@@ -39,6 +42,8 @@ def run(args) -> int:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout!r}.")
     if args.sdp_time_limit is not None and not (math.isfinite(args.sdp_time_limit) and args.sdp_time_limit > 0):
         raise UsageError(f"--sdp-time-limit must be a positive number of seconds, got {args.sdp_time_limit!r}.")
+    if not (math.isfinite(args.bab_timeout) and args.bab_timeout > 0):
+        raise UsageError(f"--bab-timeout must be a positive number of seconds, got {args.bab_timeout!r}.")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}.")
     if args.threads < 1:
@@ -72,7 +77,7 @@ def run(args) -> int:
     timeout = None if args.timeout is None else max(0.0, args.timeout - clock.elapsed())
     with limit_threads(args.threads):
         res = verify_vnnlib(network, spec, timeout=timeout, methods=methods, sdp_time_limit=args.sdp_time_limit,
-                            seed=args.seed)
+                            bab_timeout=args.bab_timeout, seed=args.seed)
     text = res.to_vnncomp()
     print(text, flush=True)
     print(f"sdpsolve vnnlib: {res.status.value}: {res.reason}", file=sys.stderr)

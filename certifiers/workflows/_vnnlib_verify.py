@@ -20,10 +20,18 @@ f(x) in any D_q. The stages run cheapest first, and every stage works only on th
    target 1, x̄ = ½, ε = ½. The float64 rounding of this rewriting is bounded (:func:`_reduction_error`) and
    added to the SDP bound before it is compared with 0.
 
-``unsat`` iff every disjunct is refuted. With ``timeout`` the clock is read between stages, between the SDP
-rows, and inside the attack (its time limit) and the SDP solver (its ``time_limit``, set to the time left);
-once it has run out the answer is ``timeout``, even if a stage finished just after. No branching is done, so
-``unknown`` is the answer when the relaxations are too loose and the attack finds nothing.
+4. ``bab`` — the pipeline of ``sdpsolve verify`` (:func:`certifiers._verify.decide`: the strong attack, bound
+   propagation proved in floating point, SDP-cert on proved layer bounds, branch and bound over the unstable
+   ReLUs, the exact MILP when few remain) on the same reduced network of each open row, with the reduction's
+   rounding bound added (rounded upwards) to the bias of its output, so that a proof for it is a proof for the
+   row. A row is refuted only by a verdict of the ``rigorous`` kind (the MILP's own answer, a floating-point
+   solver's, does not count); a counterexample it finds for a disjunct of one row is mapped back to the box
+   and reported as ``sat`` only after the same float64 check as the attack's. ``bab_timeout`` seconds per row.
+
+``unsat`` iff every disjunct is refuted. With ``timeout`` the clock is read between stages, between the rows,
+and inside the attack (its time limit), the SDP solver (its ``time_limit``, set to the time left) and the
+branch and bound (its timeout); once it has run out the answer is ``timeout``, even if a stage finished just
+after. ``unknown`` is the answer when every stage ran and left a disjunct open.
 
 Examples
 --------
@@ -60,7 +68,7 @@ from .._vnnlib import VNNLibSpec, check_unsafe
 __all__ = ["VERIFY_METHODS", "StageRecord", "VerificationResult", "VerificationStatus", "verify_vnnlib"]
 
 #: the stages :func:`verify_vnnlib` can run, in the order they run (cheapest first)
-VERIFY_METHODS = ("pgd", "ibp", "crown", "lp", "sdp-cert")
+VERIFY_METHODS = ("pgd", "ibp", "crown", "lp", "sdp-cert", "bab")
 _BOUND_METHODS = ("ibp", "crown", "lp")
 
 
@@ -236,8 +244,29 @@ def _sdp_row_bound(network, lo, hi, a, c, *, bounds, rtol, max_iter, time_limit,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotConvergedWarning)
         res = solve_lagrangian(inst, rtol=rtol, bound="rigorous", stop_below=-err, stop_above=0.0,
-                               max_iter=max_iter, time_limit=time_limit, rng=seed)
+                               max_iter=max_iter, time_limit=time_limit, rng=seed, theta0=inst.start_multipliers())
     return res.upper + err, str(res.decision)
+
+
+def _decide_row(network, lo, hi, a, c, *, timeout: float, seed: int):
+    """:func:`certifiers._verify.decide` on the reduced network of the row −(aᵀ f(x) + c), its output shifted
+    up by the reduction's rounding bound: (decision, x) with x the decision's witness mapped back to the box
+    (None without one), or (None, None) when no input is free."""
+    from .._verify import decide
+
+    g, err = _reduced_network(network, lo, hi, a, c)
+    if g is None:
+        return None, None
+    biases = list(g.biases)
+    biases[-1] = np.array([0.0, up(biases[-1][1] + err)])
+    shifted = ReLUNetwork(g.layers, biases)
+    d = decide(shifted, np.full(g.input_dim, 0.5), 0, 0.5, timeout=timeout, rng=seed)
+    if d.witness is None:
+        return d, None
+    free = np.flatnonzero(hi > lo)
+    x = np.array(lo, dtype=np.float64)
+    x[free] = np.clip(lo[free] + up(hi[free] - lo[free]) * d.witness, lo[free], hi[free])
+    return d, x
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -271,6 +300,7 @@ def verify_vnnlib(
     sdp_rtol: float = 1e-3,
     sdp_max_iter: int = 150,
     sdp_time_limit: float | None = None,
+    bab_timeout: float = 60.0,
     seed: int = 0,
     device="cpu",
 ) -> VerificationResult:
@@ -296,6 +326,8 @@ def verify_vnnlib(
         :func:`sdpsolve.solve_lagrangian` options per row.
     sdp_time_limit : float, optional
         Seconds per SDP row (always capped by the time left).
+    bab_timeout : float, default 60
+        Seconds of the ``bab`` stage per row (always capped by the time left).
     seed : int
         Seed of the attack's random starts and of the SDP solver.
     device : str, default "cpu"
@@ -328,6 +360,9 @@ def verify_vnnlib(
     if sdp_bounds not in BOUND_METHODS:
         raise ValueError(f"`sdp_bounds` must be one of {', '.join(map(repr, BOUND_METHODS))}; got {sdp_bounds!r}.")
     sdp_time_limit = _check_seconds(sdp_time_limit, "sdp_time_limit", allow_zero=False)
+    bab_timeout = _check_seconds(bab_timeout, "bab_timeout", allow_zero=False)
+    if bab_timeout is None:
+        raise ValueError("`bab_timeout` must be a positive finite number of seconds, got None.")
     if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
         raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}.")
 
@@ -443,6 +478,40 @@ def verify_vnnlib(
                     break
         stages.append(StageRecord("sdp-cert", time.perf_counter() - t, sum(r is not None for r in refuted_by),
                                   "; ".join(decisions)))
+        if clock.out():
+            return timed_out()
+        if all(r is not None for r in refuted_by):
+            return proved()
+
+    if "bab" in methods:
+        t = time.perf_counter()
+        notes = []
+        for q in range(Q):
+            if refuted_by[q] is not None:
+                continue
+            A, b, strict = polys[q]
+            for k in np.argsort(best_row[q], kind="stable"):
+                left = clock.left()
+                if left is not None and left <= 0:
+                    stages.append(StageRecord("bab", time.perf_counter() - t,
+                                              sum(r is not None for r in refuted_by), "; ".join(notes)))
+                    return timed_out()
+                d, x = _decide_row(network, lo, hi, A[k], float(b[k]), seed=seed,
+                                   timeout=bab_timeout if left is None else min(bab_timeout, left))
+                if d is None:
+                    continue
+                notes.append(f"disjunct {q} row {k}: {d.verdict.value} ({d.stage}, {d.nodes} nodes)")
+                if d.verdict is Verdict.VERIFIED and d.bound_kind == "rigorous":
+                    refuted_by[q] = "bab"
+                    break
+                y = witness(x) if x is not None and A.shape[0] == 1 else None
+                if y is not None:
+                    stages.append(StageRecord("bab", time.perf_counter() - t,
+                                              sum(r is not None for r in refuted_by), "; ".join(notes)))
+                    return result("sat", f"the {d.stage} stage of verify found an input in the box whose outputs "
+                                  f"satisfy disjunct {q} (checked in float64) after {clock.elapsed():.3g} s.", x, y)
+        stages.append(StageRecord("bab", time.perf_counter() - t, sum(r is not None for r in refuted_by),
+                                  "; ".join(notes)))
         if clock.out():
             return timed_out()
         if all(r is not None for r in refuted_by):

@@ -11,8 +11,10 @@ one layer of the network:
 
 A BatchNorm is folded as in eval mode, in float64: s = γ / √(running_var + eps), W' = s ⊙ W (per output
 channel), b' = s ⊙ (b − running_mean) + β. ``Flatten`` (torch's (C, H, W) order), ``Identity`` and ``Dropout``
-(the identity in eval mode) are allowed anywhere. Any other module (MaxPool, other activations, a non-Sequential
-container such as a residual block) is a ``ValueError`` naming the module and its position.
+(the identity in eval mode) are allowed anywhere, and so is ``Unflatten`` (dim 1), which
+:meth:`ReLUNetwork.to_torch` writes before a convolution (at the input it gives the image shape, so
+``from_torch(net.to_torch())`` needs no ``input_shape``). Any other module (MaxPool, other activations, a
+non-Sequential container such as a residual block) is a ``ValueError`` naming the module and its position.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _modules(module) -> list:
 def _kinds():
     import torch.nn as nn
 
-    passive = (nn.Flatten, nn.Identity, nn.Dropout)
+    passive = (nn.Flatten, nn.Unflatten, nn.Identity, nn.Dropout)
     affine = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.AvgPool2d)
     return passive, affine
 
@@ -58,6 +60,17 @@ def _bn_fold(bn, name: str) -> tuple[np.ndarray, np.ndarray]:
     beta = bn.bias.detach().cpu().double().numpy() if bn.bias is not None else np.zeros_like(mean)
     scale = gamma / np.sqrt(var + float(bn.eps))
     return scale, beta - scale * mean
+
+
+def _unflatten(m, shape, name: str) -> tuple:
+    """The shape after ``nn.Unflatten`` ``m`` at the start of a layer whose input has ``shape`` (None: not known
+    yet; the input is a flat vector in (C, H, W) order whatever its shape, so only the sizes must agree)."""
+    size = tuple(int(s) for s in m.unflattened_size)
+    if m.dim not in (1, -1):
+        raise ValueError(f"{name}: only Unflatten(1, ...) of flat vectors is supported, got dim={m.dim}.")
+    if shape is not None and math.prod(size) != math.prod(shape):
+        raise ValueError(f"{name} unflattens into {size} but its input has shape {shape}.")
+    return size
 
 
 def _check_conv(m, name: str) -> None:
@@ -114,9 +127,9 @@ def from_torch(module, input_shape=None) -> ReLUNetwork:
     Parameters
     ----------
     module : torch.nn.Module
-        Linear / Conv2d / BatchNorm1d / BatchNorm2d / AvgPool2d / Flatten / Identity / Dropout / ReLU modules,
-        with a ReLU between consecutive affine parts and none after the last (see the module docstring for
-        how the parts become layers). BatchNorm and Dropout act as in eval mode.
+        Linear / Conv2d / BatchNorm1d / BatchNorm2d / AvgPool2d / Flatten / Unflatten / Identity / Dropout / ReLU
+        modules, with a ReLU between consecutive affine parts and none after the last (see the module docstring
+        for how the parts become layers). BatchNorm and Dropout act as in eval mode.
     input_shape : tuple (C, H, W), optional
         The input image's shape; required when the first affine module works on images (Conv2d, AvgPool2d,
         BatchNorm2d). The network then takes flat inputs of size C·H·W in torch's (C, H, W) order.
@@ -159,8 +172,8 @@ def from_torch(module, input_shape=None) -> ReLUNetwork:
             current.append((k, m))
         else:
             raise ValueError(
-                f"unsupported {name}: only Linear, Conv2d, BatchNorm1d/2d, AvgPool2d, Flatten, Identity, Dropout "
-                "and ReLU are supported (MaxPool, other activations and residual connections are not)."
+                f"unsupported {name}: only Linear, Conv2d, BatchNorm1d/2d, AvgPool2d, Flatten, Unflatten, Identity, "
+                "Dropout and ReLU are supported (MaxPool, other activations and residual connections are not)."
             )
     if not groups and not any(isinstance(x, affine) for _, x in current):
         raise ValueError("the module has no Linear or Conv2d layer.")
@@ -177,6 +190,9 @@ def from_torch(module, input_shape=None) -> ReLUNetwork:
             core, flat_in = core[1:], True
         while core and isinstance(core[-1][1], nn.Flatten):
             core, flat_out = core[:-1], True
+        while core and isinstance(core[0][1], nn.Unflatten):
+            shape, flat_in = _unflatten(core[0][1], shape, f"layer {core[0][0]} (Unflatten)"), False
+            core = core[1:]
         parts = [m for _, m in core]
         k0, first = core[0]
         name = f"layer {k0} ({type(first).__name__})"

@@ -191,14 +191,16 @@ class Conv2d:
             X = X[None, :]
         if X.ndim != 2 or X.shape[1] != width:
             raise ValueError(f"`{name}` must have shape (N, {width}) for this convolution, got {X.shape}.")
-        return X
+        # torch.from_numpy wants a C-contiguous, writable array (it warns on a read-only one, e.g. a network's
+        # read-only activations or an attack's frozen x_adv): copy only when X is not already one
+        return np.require(X, requirements=["C", "W"])
 
     def forward(self, X) -> np.ndarray:
         """Rows x ↦ conv2d(x): (N, C·H·W) → (N, C_out·H_out·W_out), float64."""
         import torch
 
         X = self._check(X, self.shape[1], "X")
-        x = torch.from_numpy(np.ascontiguousarray(X)).reshape(X.shape[0], *self.in_shape)
+        x = torch.from_numpy(X).reshape(X.shape[0], *self.in_shape)
         y = torch.nn.functional.conv2d(x, self._torch_kernel(), None, self.stride, self.padding,
                                        self.dilation, self.groups)
         return y.reshape(X.shape[0], -1).numpy()
@@ -208,7 +210,7 @@ class Conv2d:
         import torch
 
         Y = self._check(Y, self.shape[0], "Y")
-        y = torch.from_numpy(np.ascontiguousarray(Y)).reshape(Y.shape[0], *self.out_shape)
+        y = torch.from_numpy(Y).reshape(Y.shape[0], *self.out_shape)
         x = torch.nn.grad.conv2d_input((Y.shape[0], *self.in_shape), self._torch_kernel(), y,
                                        self.stride, self.padding, self.dilation, self.groups)
         return x.reshape(Y.shape[0], -1).numpy()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sdpsolve import limit_threads
 from sdpsolve.rounding import ETA, down, gamma, up
 
 from ._network import ReLUNetwork
@@ -160,6 +161,22 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
     scale = max(float(np.max(np.abs(G))) if G.size else 0.0, 1e-3)
     opt = torch.optim.Adam(list(nus.values()), lr=0.05 * max(float(np.mean([np.abs(a).mean() for a in start.values()])),
                                                                1e-3 / scale))
+    # small problems run torch single-threaded: its intra-op threads cost far more than they save there
+    # (measured on a loaded 2-core machine: 7 s against 0.1 s for a tiny network)
+    small = V.shape[0] * network.multiply_adds < _SMALL_WORK
+    with limit_threads(1 if small else None):
+        _adam_steps(steps, opt, value, nus, best, best_val)
+    return best
+
+
+#: below this many multiply-adds per evaluation, optimise_multipliers runs torch on one thread
+_SMALL_WORK = 2**20
+
+
+def _adam_steps(steps, opt, value, nus, best, best_val) -> None:
+    """``steps`` Adam steps on the dual function, keeping per row the best multipliers seen (in ``best``)."""
+    import torch
+
     for _ in range(steps):
         opt.zero_grad()
         v = value()
@@ -173,7 +190,6 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
                 for i in nus:
                     best[i][rows] = nus[i].detach().numpy()[rows]
                 best_val = torch.where(better, cur, best_val)
-    return best
 
 
 @dataclass(frozen=True)

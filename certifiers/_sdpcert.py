@@ -2,11 +2,15 @@
 
 Per (example, target class) the instance of :mod:`certifiers._sdpcert_instance` (normalised coordinates,
 ReLU rows as extra linear constraints) is bounded by :func:`sdpsolve.solve_lagrangian`. Every reported number
-is a certified upper bound on f_target − f_label over the ε-ball ∩ [0, 1]^d (rigorous by default). With early
-decision (the default) a target stops as soon as its bound is < 0 (certified against it) or a nearly feasible
-primal point shows the relaxation's optimum is > 0 (cannot be certified; the bound reported is then the
-certified one reached so far, which is > 0), and the remaining targets of an example are skipped once one
-target cannot be certified (their bounds are the interval bounds, also valid).
+is a certified upper bound on f_target − f_label over the ε-ball ∩ [0, 1]^d (rigorous by default). Each solve
+starts from CROWN's multipliers (:meth:`SDPCertInstance.start_multipliers`), whose bound is proved in closed
+form, so a target CROWN certifies is decided before any round. With early decision (the default) a target stops
+as soon as its bound is < 0 (certified against it) or a nearly feasible primal point shows the relaxation's
+optimum is > 0 (cannot be certified; the bound reported is then the certified one reached so far, which is
+> 0); an example is not solved at all when the network's own margin is > 0 at one of CROWN's worst corners of
+the box (then no relaxation can certify it), and the remaining targets of an example are skipped once one
+target cannot be certified. A skipped target's bound is the closed form at its start multipliers (CROWN's
+bound with the triangle rows, at most the interval bound of the last layer), also proved.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sdpsolve import solve_lagrangian
 from sdpsolve._validation import check_choice, check_nonneg_float, check_positive_int
 
 from ._base import Certifier, register
+from ._bound_propagation import crown_vertices
 from ._network import ReLUNetwork
 from ._options import BOUND, EARLY_STOP, RTOL, Option, positive_seconds
 from ._sdpcert_instance import BOUNDS_BOXES, RELAXATIONS, SDPCertInstance, sdp_layer_bounds
@@ -85,14 +90,21 @@ class SDPCert(Certifier):
         self.time_limit, self.seed = time_limit, seed
         self.last_details: list = []
 
-    def bound_target(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):
-        """Solve one (example, target) instance; returns the LagrangianResult."""
-        inst = SDPCertInstance(network, x, eps, label, target, bounds=self.bounds, triangle=self.triangle,
+    def instance(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):
+        """The SDPCertInstance of one (example, target) with this plugin's options."""
+        return SDPCertInstance(network, x, eps, label, target, bounds=self.bounds, triangle=self.triangle,
                                layer_bounds=lb, relaxation=self.relaxation, bounds_box=self.bounds_box)
+
+    def solve(self, inst: SDPCertInstance):
+        """Bound one instance from its start multipliers (CROWN's; proved in closed form); a LagrangianResult."""
         stop = 0.0 if self.early_stop else None
         return solve_lagrangian(inst, rtol=self.rtol, bound=self.bound, stop_below=stop, stop_above=stop,
                                 max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed,
                                 theta0=inst.start_multipliers())
+
+    def bound_target(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):
+        """Solve one (example, target) instance; returns the LagrangianResult."""
+        return self.solve(self.instance(network, x, label, target, eps, lb))
 
     def example_extra(self, k: int) -> dict:
         """``targets``: per solved target class, the seconds, rounds and early decision of its solve."""
@@ -112,30 +124,32 @@ class SDPCert(Certifier):
         pred = network.predict(X)
         for k in range(N):
             lb = sdp_layer_bounds(network, X[k], eps, self.bounds, self.bounds_box)
-            # the interval bounds of the margins from the last layer's bounds: valid, used where no SDP is run
-            WL, bL = network.dense_weight(-1), network.biases[-1]
-            xl, xu = lb.x_lower[-1], lb.x_upper[-1]
             decided_uncertifiable = pred[k] != y[k]
+            if self.early_stop and not decided_uncertifiable:
+                # the network's own margins at CROWN's worst corners of the box: one > 0 means no relaxation
+                # of this box can certify the example (its optimum is ≥ that margin), so no SDP is solved
+                corners = crown_vertices(network, lb.input_lower[None], lb.input_upper[None], [int(y[k])])[0]
+                z = network.logits(corners)
+                decided_uncertifiable = bool(np.any(z[np.arange(K), np.arange(K)] > z[:, int(y[k])]))
             details = {}
             # the targets closest to winning at x̄ first: with early decision, an example that cannot be
-            # certified is then usually decided by its first target and the others keep their interval bounds
+            # certified is then usually decided by its first target and the others keep their closed-form bounds
             logits = network.logits(X[k][None, :])[0]
             for j in np.argsort(-logits, kind="stable"):
                 j = int(j)
                 if j == y[k]:
                     continue
-                c = WL[j] - WL[y[k]]
-                interval = float(np.sum(np.maximum(c, 0) * xu + np.minimum(c, 0) * xl) + bL[j] - bL[y[k]])
+                inst = self.instance(network, X[k], int(y[k]), j, eps, lb)
                 if decided_uncertifiable and self.early_stop:
-                    B[k, j] = interval
-                    kinds.add("closed-form")
+                    # a valid bound without a solve: the closed form at the start multipliers (CROWN's bound
+                    # when the triangle rows are there, never above the interval bound), proved
+                    B[k, j] = inst.closed_form_bound(inst.start_multipliers())
+                    kinds.add("rigorous")
                     continue
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", NotConvergedWarning)
-                    res = self.bound_target(network, X[k], int(y[k]), j, eps, lb)
-                B[k, j] = min(res.upper, interval) if res.upper > interval else res.upper
-                if res.upper > interval:
-                    kinds.add("closed-form")
+                    res = self.solve(inst)
+                B[k, j] = res.upper
                 kinds.add(res.bound_kind)
                 details[j] = {"time": res.time, "rounds": res.n_iter, "decision": res.decision,
                               "lower": res.lower, "violation": res.violation}

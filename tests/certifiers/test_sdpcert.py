@@ -252,6 +252,39 @@ def test_batch_against_attacks_certifies_some_and_not_all(bounds):
     assert any(certified) and not all(certified), f"{bounds}: certified {certified}; choose another ε"
 
 
+def test_examples_broken_at_a_crown_corner_are_not_solved():
+    """Oracles: the network's own margin at CROWN's worst corners (``crown_vertices``) and CROWN's margin bound.
+    An example whose corner margin is > 0 cannot be certified by any relaxation: no SDP is solved for it (no
+    per-target details), and every target's bound is the proved closed form at the start multipliers, which
+    with the triangle rows is CROWN's bound (to rounding) and is ≥ that corner margin. An example without such
+    a corner is solved as before."""
+    from certifiers._base import input_box
+    from certifiers._bound_propagation import crown_vertices, margin_upper_bounds
+
+    net = random_net(3, [6, 10, 10, 3])
+    rng = np.random.default_rng(33)
+    X = rng.random((12, 6))
+    y = net.predict(X)
+    plugin = SDPCert(bounds="crown", triangle=True)
+    broken = solved = 0
+    for k in range(12):
+        lo, hi = input_box(X[k], 0.1)
+        z = net.logits(crown_vertices(net, lo[None], hi[None], [int(y[k])])[0])
+        corner = np.array([z[j, j] - z[j, y[k]] for j in range(3)])
+        B, _ = plugin.bound_margins(net, X[k : k + 1], y[k : k + 1], 0.1)
+        if np.any(corner > 0):
+            broken += 1
+            assert plugin.last_details[0] == {}
+            crown = margin_upper_bounds(net, lo, hi, int(y[k]), "crown")
+            for j in range(3):
+                if j != y[k]:
+                    assert B[0, j] >= corner[j] - 1e-12
+                    assert B[0, j] == pytest.approx(crown[j], rel=1e-9, abs=1e-12)
+        else:
+            solved += 1
+    assert broken and solved, (broken, solved)
+
+
 def gaussian_net(seed: int, sizes: list[int]) -> ReLUNetwork:
     """Gaussian weights (1/√fan-in) and biases N(0, 0.5²) in full float64."""
     rng = np.random.default_rng(seed)

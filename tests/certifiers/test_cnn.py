@@ -425,6 +425,27 @@ def test_certifiers_attack_and_verify_are_sound_against_the_exact_milp():
     assert verdicts == {Verdict.VERIFIED, Verdict.FALSIFIED}, "the instances must include both verdicts"
 
 
+def test_gradcert_on_a_cnn_with_one_convolution_layer():
+    """Oracles: the same network unrolled into a dense first layer (Grad-cert reads the convolution through its
+    dense matrix, so the bounds agree to rounding) and the exact MILP of each margin (every bound above it)."""
+    rng = np.random.default_rng(5)
+    conv = Conv2d(rng.standard_normal((2, 1, 3, 3)) * 0.5, in_shape=(1, 5, 5), stride=2, padding=1)
+    net = ReLUNetwork([conv, rng.standard_normal((3, conv.shape[0])) / 3], [0.1 * rng.standard_normal(conv.shape[0]),
+                                                                           np.zeros(3)])
+    X = rng.random((3, 25))
+    y = net.predict(X)
+    plugin = get_certifier("grad-cert")
+    B, kind = plugin.bound_margins(net, X, y, 0.05)
+    B_dense, _ = get_certifier("grad-cert").bound_margins(_unrolled(net), X, y, 0.05)
+    _close(B, B_dense, rtol=1e-6, atol=1e-9)
+    for k in range(3):
+        lo, hi = input_box(X[k], 0.05)
+        for j in range(3):
+            if j != y[k]:
+                exact = exact_margin_max(_unrolled(net), lo, hi, int(y[k]), j).value  # an attained margin
+                assert B[k, j] >= exact - 1e-7, (k, j, B[k, j], exact)
+
+
 def test_verify_plugin_on_a_cnn():
     cnn = _small_cnn(3)
     X, y = _batch(cnn, 11, n=3)

@@ -480,12 +480,82 @@ def maxcut_table() -> str:
     return "\n".join(out)
 
 
+def cnn_table() -> str:
+    d = _load("certify_cnn.json")
+    if not d or not d.get("nets"):
+        return "_not run yet: `.venv/bin/python bench/train_cnn.py && .venv/bin/python bench/certify_cnn.py`_"
+    train = (_load("train_cnn.json") or {}).get("results", {})
+    m = d["machine"]
+    first = next(iter(d["nets"].values()))
+    out = [f"Command: `.venv/bin/python {d['command']}` (`sdpsolve certify`, MNIST test images {d['start']}–"
+           f"{d['start'] + d['count'] - 1}; sdp-cert `{d['sdp_options']}` with early decision, rigorous bounds and "
+           f"{d['time_limit']:g} s per (image, target), on the first {d['sdp_count']}; {d['workers']} processes, one "
+           f"thread each). Networks from `bench/train_cnn.py` ({train.get('normal', {}).get('architecture', '?')}; "
+           f"layers {' / '.join(first['layers'])}, SDP size n = {first['sdp_n']:,}). Machine: "
+           f"{_machine(m, at_end=True)}, {d['date']}. Attack errors are lower bounds on the robust error, certified "
+           "errors upper bounds; in brackets the error on the sdp-cert images.", "",
+           "| network | ε | clean error | strong attack | PGD (papers') | ibp | crown | lp | sdp-cert | s per image: "
+           "crown, lp (batch mean) | sdp-cert s per image: median / p90 |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for kind, r in d["nets"].items():
+        acc = train.get(kind, {}).get("clean_accuracy")
+        for eps, rows in r["eps"].items():
+            def cell(name, rows=rows):
+                x = rows.get(name)
+                if not x:
+                    return "–"
+                extra = (f" [{100 * x['error_sdp_images']:.0f}%]" if "n_sdp_images" in x and name != "sdp-cert"
+                         else "")
+                return f"{100 * x['error']:.0f}%{extra}" + (f" ({x['n']})" if name == "sdp-cert" else "")
+
+            def times(name, rows=rows):
+                x = rows.get(name)
+                return "–" if not x else f"{x['time_median']:.2f} / {x['time_p90']:.1f}"
+
+            def mean(name, rows=rows):
+                x = rows.get(name)
+                return "–" if not x else f"{x['time_total'] / x['n']:.2f}"
+
+            clean = f"{100 * r['clean_error']:.1f}%" + (f" (1000 images: {100 * (1 - acc):.1f}%)" if acc else "")
+            out.append(f"| {kind} | {eps} | {clean} | {cell('attack')} | {cell('pgd')} | {cell('ibp')} "
+                       f"| {cell('crown')} | {cell('lp')} | {cell('sdp-cert')} | {mean('crown')}, {mean('lp')} "
+                       f"| {times('sdp-cert')} |")
+    return "\n".join(out)
+
+
+def sdpcert_test_set_table() -> str:
+    d = _load("sdpcert_test_set.json")
+    if not d or not d.get("nets"):
+        return "_not run yet: `.venv/bin/python bench/sdpcert_test_set.py`_"
+    m = d["machine"]
+    out = [f"Command: `.venv/bin/python {d['command']}` (`sdpsolve certify --method sdp-cert {d['options']}`, "
+           f"ε = {d['eps']}, test images {d['start']}–{d['start'] + d['count'] - 1}, early decision, rigorous bounds, "
+           f"{d['workers']} processes with one thread each, {d['time_limit']:g} s cap per (image, target)). Machine: "
+           f"{_machine(m, at_end=True)}, {d['date']}. \"before\": the same setting measured earlier on the first "
+           "images (bench/reproduce_sdpcert.py, before sdp-cert started from CROWN's multipliers).", "",
+           "| network | images | wall time | s per image: median / p90 / mean | certified error | clean error "
+           "| first images: certified error now / before |",
+           "|---|---|---|---|---|---|---|"]
+    total = 0.0
+    for net, r in d["nets"].items():
+        total += r["wall"]
+        e = r.get("earlier")
+        before = (f"{e['n']}: {100 * e['certified_error_now']:.1f}% / {100 * e['certified_error_before']:.1f}%"
+                  if e and e.get("certified_error_now") is not None else "–")
+        wall = f"{r['wall'] / 60:.1f} min" + (" (resumed)" if r.get("resumed") else "")
+        out.append(f"| {net} | {r['n']} | {wall} | {r['time_median']:.2f} / {r['time_p90']:.1f} / {r['time_mean']:.2f} "
+                   f"| {100 * r['certified_error']:.1f}% | {100 * r['clean_error']:.1f}% | {before} |")
+    out += ["", f"All networks together: {total / 60:.1f} min of wall time."]
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
             "throughput": throughput_table, "dask-overhead": dask_overhead_table,
             "dask-busy": dask_busy_table, "dask-runs": dask_runs_table, "unclipped": unclipped_table,
             "ceiling": ceiling_table, "maxcut": maxcut_table,
-            "verify": verify_table}
+            "verify": verify_table, "cnn": cnn_table,
+            "sdpcert-test-set": sdpcert_test_set_table}
 
 
 def render(text: str) -> str:

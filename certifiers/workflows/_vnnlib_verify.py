@@ -454,68 +454,70 @@ def verify_vnnlib(
         if all(r is not None for r in refuted_by):
             return proved()
 
-    if "sdp-cert" in methods:
+    def row_stage(name, run_row):
+        """Run ``run_row(q, k, left)`` on every row of the open disjuncts, most promising first; a row it refutes
+        refutes its disjunct. ``run_row`` returns (refuted, note, found) with found = (reason, x, y) for a
+        checked counterexample. Returns the final result, or None when disjuncts stay open."""
         t = time.perf_counter()
-        decisions = []
-        for q in range(Q):
-            if refuted_by[q] is not None:
-                continue
-            A, b, strict = polys[q]
-            for k in np.argsort(best_row[q], kind="stable"):
-                left = clock.left()
-                if left is not None and left <= 0:
-                    stages.append(StageRecord("sdp-cert", time.perf_counter() - t,
-                                              sum(r is not None for r in refuted_by), "; ".join(decisions)))
-                    return timed_out()
-                limit = sdp_time_limit
-                if left is not None:
-                    limit = left if limit is None else min(left, limit)
-                upper, decision = _sdp_row_bound(network, lo, hi, A[k], float(b[k]), bounds=sdp_bounds,
-                                                 rtol=sdp_rtol, max_iter=sdp_max_iter, time_limit=limit, seed=seed)
-                decisions.append(f"disjunct {q} row {k}: bound {upper:.3g} ({decision})")
-                if upper < 0 or (strict[k] and upper <= 0):
-                    refuted_by[q] = "sdp-cert"
-                    break
-        stages.append(StageRecord("sdp-cert", time.perf_counter() - t, sum(r is not None for r in refuted_by),
-                                  "; ".join(decisions)))
-        if clock.out():
-            return timed_out()
-        if all(r is not None for r in refuted_by):
-            return proved()
+        notes: list[str] = []
 
-    if "bab" in methods:
-        t = time.perf_counter()
-        notes = []
+        def record():
+            stages.append(StageRecord(name, time.perf_counter() - t, sum(r is not None for r in refuted_by),
+                                      "; ".join(notes)))
+
         for q in range(Q):
             if refuted_by[q] is not None:
                 continue
-            A, b, strict = polys[q]
             for k in np.argsort(best_row[q], kind="stable"):
                 left = clock.left()
                 if left is not None and left <= 0:
-                    stages.append(StageRecord("bab", time.perf_counter() - t,
-                                              sum(r is not None for r in refuted_by), "; ".join(notes)))
+                    record()
                     return timed_out()
-                d, x = _decide_row(network, lo, hi, A[k], float(b[k]), seed=seed,
-                                   timeout=bab_timeout if left is None else min(bab_timeout, left))
-                if d is None:
-                    continue
-                notes.append(f"disjunct {q} row {k}: {d.verdict.value} ({d.stage}, {d.nodes} nodes)")
-                if d.verdict is Verdict.VERIFIED and d.bound_kind == "rigorous":
-                    refuted_by[q] = "bab"
+                refuted, note, found = run_row(q, int(k), left)
+                notes.append(note)
+                if found is not None:
+                    record()
+                    return result("sat", *found)
+                if refuted:
+                    refuted_by[q] = name
                     break
-                y = witness(x) if x is not None and A.shape[0] == 1 else None
-                if y is not None:
-                    stages.append(StageRecord("bab", time.perf_counter() - t,
-                                              sum(r is not None for r in refuted_by), "; ".join(notes)))
-                    return result("sat", f"the {d.stage} stage of verify found an input in the box whose outputs "
-                                  f"satisfy disjunct {q} (checked in float64) after {clock.elapsed():.3g} s.", x, y)
-        stages.append(StageRecord("bab", time.perf_counter() - t, sum(r is not None for r in refuted_by),
-                                  "; ".join(notes)))
+        record()
         if clock.out():
             return timed_out()
         if all(r is not None for r in refuted_by):
             return proved()
+        return None
+
+    def sdp_row(q, k, left):
+        A, b, strict = polys[q]
+        limit = sdp_time_limit
+        if left is not None:
+            limit = left if limit is None else min(left, limit)
+        upper, decision = _sdp_row_bound(network, lo, hi, A[k], float(b[k]), bounds=sdp_bounds, rtol=sdp_rtol,
+                                         max_iter=sdp_max_iter, time_limit=limit, seed=seed)
+        refuted = upper < 0 or (strict[k] and upper <= 0)
+        return refuted, f"disjunct {q} row {k}: bound {upper:.3g} ({decision})", None
+
+    def bab_row(q, k, left):
+        A, b, _ = polys[q]
+        d, x = _decide_row(network, lo, hi, A[k], float(b[k]), seed=seed,
+                           timeout=bab_timeout if left is None else min(bab_timeout, left))
+        if d is None:
+            return False, f"disjunct {q} row {k}: no free input", None
+        note = f"disjunct {q} row {k}: {d.verdict.value} ({d.stage}, {d.nodes} nodes)"
+        if d.verdict is Verdict.VERIFIED and d.bound_kind == "rigorous":
+            return True, note, None
+        y = witness(x) if x is not None and A.shape[0] == 1 else None
+        if y is None:
+            return False, note, None
+        return False, note, (f"the {d.stage} stage of verify found an input in the box whose outputs satisfy "
+                             f"disjunct {q} (checked in float64) after {clock.elapsed():.3g} s.", x, y)
+
+    for name, run_row in (("sdp-cert", sdp_row), ("bab", bab_row)):
+        if name in methods:
+            final = row_stage(name, run_row)
+            if final is not None:
+                return final
 
     n_open = sum(r is None for r in refuted_by)
     return result("unknown", f"{n_open} of {Q} disjuncts not refuted by {', '.join(methods)} and no "

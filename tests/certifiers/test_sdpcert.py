@@ -60,17 +60,7 @@ def examples(draw, *, style: str = "any", max_eps: float = 0.3):
     return net, x, int(net.predict(x[None])[0]), eps
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny products and attacks gain nothing from threads, and on a 2-core CI machine they lose a lot."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def scale(x: float) -> float:

@@ -15,3 +15,11 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine_record() -> dict:
+    """CPU model, cores, Python version and the load average now (``load_average_at_start``), for a JSON result."""
+    import os
+
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "load_average_at_start": list(os.getloadavg())}

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._machine import cpu_model  # noqa: E402
+from bench._machine import machine_record  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18" / "mnist_test.npz"
 MODELS = ROOT / "bench" / "models"
@@ -117,8 +116,7 @@ def main(argv=None) -> int:
     if not DATA.exists():
         print(f"{DATA} not found: nothing to certify", file=sys.stderr)
         return 2
-    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-               "load_average_at_start": list(os.getloadavg())}
+    machine = machine_record()
     print(f"machine: {machine}", flush=True)
     started = time.strftime("%Y-%m-%d %H:%M")
     if not args.summary_only:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._machine import cpu_model  # noqa: E402
+from bench._machine import machine_record  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 RUNS = ROOT / "bench" / "results" / "sdpcert_test_set"
@@ -60,8 +59,7 @@ def main(argv=None) -> int:
     from certifiers import load_network
     from certifiers.engine import read_results
 
-    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-               "load_average_at_start": list(os.getloadavg())}
+    machine = machine_record()
     print(f"machine: {machine}", flush=True)
     out = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
     out.update({"command": "bench/sdpcert_test_set.py " + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -529,8 +529,9 @@ def sdpcert_test_set_table() -> str:
         return "_not run yet: `.venv/bin/python bench/sdpcert_test_set.py`_"
     m = d["machine"]
     out = [f"Command: `.venv/bin/python {d['command']}` (`sdpsolve certify --method sdp-cert {d['options']}`, "
-           f"ε = {d['eps']}, test images {d['start']}–{d['start'] + d['count'] - 1}, early decision, rigorous bounds, "
-           f"{d['workers']} processes with one thread each, {d['time_limit']:g} s cap per (image, target)). Machine: "
+           f"ε = {d['eps']}, the first test images of each network as the table says, early decision, rigorous "
+           f"bounds, {d['workers']} processes with one thread each, {d['time_limit']:g} s cap per (image, target)). "
+           "Machine: "
            f"{_machine(m, at_end=True)}, {d['date']}. \"before\": the same setting measured earlier on the first "
            "images (bench/reproduce_sdpcert.py, before sdp-cert started from CROWN's multipliers).", "",
            "| network | images | wall time | s per image: median / p90 / mean | certified error | clean error "

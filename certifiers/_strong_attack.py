@@ -94,6 +94,7 @@ def strong_attack(
     steps: int = 100,
     restarts: int = 2,
     vertex_starts: bool = True,
+    starts=None,
     stop_on_success: bool = True,
     rng=None,
     device="cpu",
@@ -114,6 +115,9 @@ def strong_attack(
         uniform points; at least 1.
     vertex_starts : bool, default True
         Start from CROWN's worst-case corner first (one CROWN pass per batch).
+    starts : array_like, shape (N, S, d), optional
+        S more starts per example, used for every target class after the ``restarts`` ones (clipped to the
+        box): e.g. input points read off a relaxation's primal solution.
     stop_on_success : bool, default True
         Stop an example once a misclassified point is found (its other margins are then lower bounds from
         fewer steps).
@@ -143,8 +147,11 @@ def strong_attack(
     steps = _check_positive_int(steps, "steps")
     restarts = _check_positive_int(restarts, "restarts")
     rng = _check_rng(rng)
-    model, dev = _torch_models(network, device, torch.float64)
     N, K = X.shape[0], network.n_classes
+    extra = np.zeros((N, 0, X.shape[1])) if starts is None else np.asarray(starts, dtype=np.float64)
+    if extra.ndim != 3 or extra.shape[0] != N or extra.shape[2] != X.shape[1] or not np.all(np.isfinite(extra)):
+        raise ValueError(f"`starts` must be a finite array of shape ({N}, S, {X.shape[1]}), got {extra.shape}.")
+    model, dev = _torch_models(network, device, torch.float64)
     lo, hi = exact_box(X, eps)
     # rows: (example k, target j ≠ y_k, start r)
     ks, js = [], []
@@ -153,10 +160,11 @@ def strong_attack(
             if j != y[k]:
                 ks.append(k)
                 js.append(j)
-    ks = np.repeat(np.asarray(ks, dtype=np.int64), restarts)
-    js = np.repeat(np.asarray(js, dtype=np.int64), restarts)
-    rs = np.tile(np.arange(restarts), max(N * (K - 1), 0))
-    starts = _starts(network, X, y, lo, hi, ks, js, rs, vertex_starts, rng)
+    per_row = restarts + extra.shape[1]
+    ks = np.repeat(np.asarray(ks, dtype=np.int64), per_row)
+    js = np.repeat(np.asarray(js, dtype=np.int64), per_row)
+    rs = np.tile(np.arange(per_row), max(N * (K - 1), 0))
+    starts = _starts(network, X, y, lo, hi, ks, js, rs, restarts, extra, vertex_starts, rng)
     best_x = starts.copy()  # per row: its best point (largest targeted margin)
     if len(ks) and np.any(hi > lo):
         with _small_work(network, len(ks), dev):
@@ -164,7 +172,7 @@ def strong_attack(
     return _result(network, X, y, best_x, ks, js)
 
 
-def _starts(network, X, y, lo, hi, ks, js, rs, vertex_starts, rng):
+def _starts(network, X, y, lo, hi, ks, js, rs, restarts, extra, vertex_starts, rng):
     P = np.empty((len(ks), X.shape[1]))
     first = 0
     if vertex_starts and len(ks):
@@ -176,9 +184,12 @@ def _starts(network, X, y, lo, hi, ks, js, rs, vertex_starts, rng):
         first = 1
     sel = rs == first
     P[sel] = X[ks[sel]]
-    sel = rs > first
+    sel = (rs > first) & (rs < restarts)
     if np.any(sel):
         P[sel] = rng.uniform(lo[ks[sel]], hi[ks[sel]])
+    sel = rs >= restarts
+    if np.any(sel):
+        P[sel] = extra[ks[sel], rs[sel] - restarts]
     return np.minimum(np.maximum(P, lo[ks]), hi[ks])
 
 

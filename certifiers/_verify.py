@@ -9,7 +9,9 @@ classes still open; the first stage that decides the input is its ``stage``:
    multipliers, then 40 Adam steps on them, as α-CROWN does, every bound evaluated with directed rounding) over
    the box x̄ ± ε rounded outwards, clipped to [0, 1], proves f_j − f_y < 0 for every target (verified).
 4. ``sdp-cert``: the multi-layer SDP (CROWN-style layer bounds proved as in 3, the LP triangle rows, rigorous
-   Cholesky bound) proves the remaining targets (verified).
+   Cholesky bound) proves the remaining targets (verified). Where it cannot, ``sdp-attack``: the strong attack
+   again, started from the inputs the SDP's primal solution points at (its mean E[x_0] and the input of the
+   leading eigenvector of P̂), finds a counterexample (falsified).
 5. ``bab``: branch and bound over the unstable ReLUs (half of the time left when the MILP of 6 may follow):
    each node splits one neuron (ẑ ≤ 0 / ẑ ≥ 0), which narrows its interval, and every node is bounded by the
    proved bound propagation of 3 with that split; the neuron split is the one whose relaxation costs the worst
@@ -50,7 +52,7 @@ __all__ = ["Decision", "decide", "branch_and_bound", "Verify", "MILP_MARGIN", "S
 #: what the MILP's dual bound must stay below (logit units) for a MILP verdict "verified"
 MILP_MARGIN = 1e-4
 #: the stages, in the order they run
-STAGES = ("clean", "attack", "crown", "sdp-cert", "bab", "milp", "none")
+STAGES = ("clean", "attack", "crown", "sdp-cert", "sdp-attack", "bab", "milp", "none")
 
 
 class Decision:
@@ -160,6 +162,23 @@ def _sdp_layer_bounds(network: ReLUNetwork, lo, hi, proved: ProvedBounds):
     return LayerBounds(lo, hi, tuple(np.asarray(a) for a in lower), tuple(np.asarray(a) for a in upper))
 
 
+def _primal_inputs(inst, V) -> list[np.ndarray]:
+    """Inputs read off an SDP-cert primal factor V (P̂ = V Vᵀ): the mean E[x_0], and the input of the leading
+    eigenvector of P̂ (scaled so that its homogenising coordinate is 1); both are clipped to the box later."""
+    if V is None or not np.all(np.isfinite(V)):
+        return []
+    out = [inst.to_original(V)[0]]
+    U, S, _ = np.linalg.svd(V, full_matrices=False)
+    u = U[:, 0] * S[0]
+    if abs(u[0]) > 1e-12:
+        z = u / u[0]
+        x0 = inst.centers[0].copy()
+        f = inst.free[0]
+        x0[f] += inst.radii[0][f] * np.clip(z[inst.offsets[0] : inst.offsets[1]], -1.0, 1.0)
+        out.append(x0)
+    return out
+
+
 def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 60.0, sdp: bool = True,
            bab: bool = True, milp_max_unstable: int = 60, attack_steps: int = 100, attack_restarts: int = 2,
            rng=0) -> Decision:
@@ -200,19 +219,29 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
         from ._sdpcert import SDPCert
 
         lb = _sdp_layer_bounds(network, lo, hi, proved)
+        primal_starts = []
         for j in sorted(open_targets, key=lambda t: -bounds[t]):
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
             plugin = SDPCert(bounds="crown", triangle=True, time_limit=max(left, 1e-3))
-            r = plugin.bound_target(network, x, label, j, eps, lb=lb)
+            inst = plugin.instance(network, x, label, j, eps, lb=lb)
+            r = plugin.solve(inst)
             if r.bound_kind == "rigorous" and r.upper < 0:
                 bounds[j] = min(bounds[j], r.upper)
-            elif r.decision == "above":
+                continue
+            primal_starts += _primal_inputs(inst, r.factor)
+            if r.decision == "above":
                 break  # this relaxation cannot prove that target: the others do not help
         open_targets = [j for j in targets if bounds[j] >= 0]
         if not open_targets:
             return done(Verdict.VERIFIED, "sdp-cert", bounds, "rigorous")
+        if primal_starts and time.perf_counter() < deadline:
+            # the SDP's own worst case as attack starts: its mean input and its leading direction
+            res = strong_attack(network, x[None], [label], eps, steps=attack_steps, restarts=1, vertex_starts=False,
+                                starts=np.array(primal_starts)[None], rng=rng)
+            if res.success[0] and confirm_witness(network, x, label, eps, res.x_adv[0]):
+                return done(Verdict.FALSIFIED, "sdp-attack", res.margins[0], "attack", witness=res.x_adv[0].copy())
     nodes = 0
     unstable = sum(int(np.sum((l < 0) & (u > 0))) for l, u in zip(proved.lower, proved.upper))
     milp_possible = unstable <= milp_max_unstable

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from .._verify import STAGES
 from ..engine import CertifyConfig, CertifyReport, CertifyRun
 
 
@@ -70,10 +71,10 @@ def format_verdicts(s: VerdictSummary) -> str:
     lines = [f"{s.n} inputs: {s.verified} verified, {s.falsified} falsified, {s.unknown} unknown"
              + (f"; median {s.median_time:.2f} s per input" if s.median_time is not None else ""),
              f"robust error in [{100 * lo:.2f}%, {100 * hi:.2f}%]", "",
-             f"{'verdict':10s} {'stage':9s} {'inputs':>6s}"]
-    order = {"clean": 0, "attack": 1, "crown": 2, "sdp-cert": 3, "bab": 4, "milp": 5, "none": 6}
-    for (verdict, stage), count in sorted(s.stages.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 9))):
-        lines.append(f"{verdict:10s} {stage:9s} {count:6d}")
+             f"{'verdict':10s} {'stage':10s} {'inputs':>6s}"]
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    for (verdict, stage), count in sorted(s.stages.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):
+        lines.append(f"{verdict:10s} {stage:10s} {count:6d}")
     return "\n".join(lines)
 
 

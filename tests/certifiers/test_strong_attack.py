@@ -203,3 +203,39 @@ def test_seeded_runs_are_reproducible_and_eps_zero_is_the_clean_point():
     c = strong_attack(net, X, y, 0.0, rng=0)
     np.testing.assert_array_equal(c.x_adv, X)
     np.testing.assert_array_equal(c.success, net.predict(X) != y)
+
+
+def test_given_starts_are_used_for_every_target():
+    """Oracle: the network's exact form. f = (1, 20 relu(x − 0.7)) is misclassified exactly for x > 0.75; from the
+    clean point 0.5 the ReLU is dead, so the gradient is 0 and a one-step attack without other starts stays there;
+    given the start 0.8 it reports a confirmed witness. Bad shapes are refused."""
+    net = ReLUNetwork([np.array([[1.0]]), np.array([[0.0], [20.0]])], [np.array([-0.7]), np.array([1.0, 0.0])])
+    x, label, eps = np.array([0.5]), 0, 0.3
+    plain = strong_attack(net, x[None], [label], eps, steps=1, restarts=1, vertex_starts=False, rng=0)
+    assert not plain.success[0]
+    res = strong_attack(net, x[None], [label], eps, steps=1, restarts=1, vertex_starts=False,
+                        starts=np.array([[[0.8]]]), rng=0)
+    assert res.success[0] and res.x_adv[0, 0] > 0.75 and confirm_witness(net, x, label, eps, res.x_adv[0])
+    for starts in (np.zeros((2, 1, 1)), np.zeros((1, 1, 3)), np.full((1, 1, 1), np.nan)):
+        with pytest.raises(ValueError, match="`starts` must be"):
+            strong_attack(net, x[None], [label], eps, starts=starts)
+
+
+def test_primal_inputs_of_an_sdp_solution_lie_in_the_box():
+    """Oracle: the instance's own box. The inputs read off an SDP-cert primal factor (its mean, and its leading
+    direction) are points of the layer-0 box [a − r, a + r]."""
+    from certifiers._sdpcert import SDPCert
+    from certifiers._verify import _primal_inputs
+
+    rng = np.random.default_rng(4)
+    net = ReLUNetwork([rng.standard_normal((6, 4)), rng.standard_normal((3, 6))], [rng.standard_normal(6), np.zeros(3)])
+    x = rng.random(4)
+    label = int(net.predict(x[None])[0])
+    plugin = SDPCert(bounds="crown", triangle=True, early_stop=False, max_iter=5)
+    inst = plugin.instance(net, x, label, (label + 1) % 3, 0.2)
+    res = plugin.solve(inst)
+    points = _primal_inputs(inst, res.factor)
+    assert len(points) >= 1
+    lo, hi = inst.centers[0] - inst.radii[0], inst.centers[0] + inst.radii[0]
+    for p in points:
+        assert np.all(p >= lo - 1e-9) and np.all(p <= hi + 1e-9)

@@ -535,8 +535,8 @@ def sdpcert_test_set_table() -> str:
            f"{_machine(m, at_end=True)}, {d['date']}. \"before\": the same setting measured earlier on the first "
            "images (bench/reproduce_sdpcert.py, before sdp-cert started from CROWN's multipliers).", "",
            "| network | images | wall time | s per image: median / p90 / mean | certified error | clean error "
-           "| first images: certified error now / before |",
-           "|---|---|---|---|---|---|---|"]
+           "| first images: certified error now / before | code |",
+           "|---|---|---|---|---|---|---|---|"]
     total = 0.0
     for net, r in d["nets"].items():
         total += r["wall"]
@@ -545,7 +545,8 @@ def sdpcert_test_set_table() -> str:
                   if e and e.get("certified_error_now") is not None else "–")
         wall = f"{r['wall'] / 60:.1f} min" + (" (resumed)" if r.get("resumed") else "")
         out.append(f"| {net} | {r['n']} | {wall} | {r['time_median']:.2f} / {r['time_p90']:.1f} / {r['time_mean']:.2f} "
-                   f"| {100 * r['certified_error']:.1f}% | {100 * r['clean_error']:.1f}% | {before} |")
+                   f"| {100 * r['certified_error']:.1f}% | {100 * r['clean_error']:.1f}% | {before} "
+                   f"| {r.get('commit') or '5bb1277'} |")
     out += ["", f"All networks together: {total / 60:.1f} min of wall time."]
     return "\n".join(out)
 

@@ -89,7 +89,9 @@ def main(argv=None) -> int:
         certified = {r["index"]: bool(r["certified"]) for r in rows}
         sl = slice(args.start, args.start + args.count)
         clean = float(np.mean(load_network(DATA / f"{net}.npz").predict(X[sl]) != y[sl]))
-        entry = {"n": len(rows), "start": args.start, "count": args.count, "time_limit": args.time_limit,
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+        entry = {"n": len(rows), "commit": commit.stdout.strip() or None, "start": args.start, "count": args.count,
+                 "time_limit": args.time_limit,
                  "wall": wall, "resumed": resumed, "certified_error": 1 - float(np.mean(list(certified.values()))),
                  "clean_error": clean, "time_median": float(np.median(times)),
                  "time_p90": float(np.percentile(times, 90)), "time_mean": float(np.mean(times)),

@@ -3,14 +3,14 @@
 Per (example, target class) the instance of :mod:`certifiers._sdpcert_instance` (normalised coordinates,
 ReLU rows as extra linear constraints) is bounded by :func:`sdpsolve.solve_lagrangian`. Every reported number
 is a certified upper bound on f_target − f_label over the ε-ball ∩ [0, 1]^d (rigorous by default). Each solve
-starts from CROWN's multipliers (:meth:`SDPCertInstance.start_multipliers`), whose bound is proved in closed
-form, so a target CROWN certifies is decided before any round. With early decision (the default) a target stops
-as soon as its bound is < 0 (certified against it) or a nearly feasible primal point shows the relaxation's
-optimum is > 0 (cannot be certified; the bound reported is then the certified one reached so far, which is
-> 0); an example is not solved at all when the network's own margin is > 0 at one of CROWN's worst corners of
-the box (then no relaxation can certify it), and the remaining targets of an example are skipped once one
-target cannot be certified. A skipped target's bound is the closed form at its start multipliers (CROWN's
-bound with the triangle rows, at most the interval bound of the last layer), also proved.
+first certifies CROWN's multipliers (:meth:`SDPCertInstance.start_multipliers`, the ``theta_hint``), whose
+bound is proved in closed form, so a target CROWN certifies is decided before any round. With early decision
+(the default) a target stops as soon as its bound is < 0 (certified against it) or a nearly feasible primal
+point shows the relaxation's optimum is > 0 (cannot be certified; the bound reported is then the certified one
+reached so far, which is > 0); an example is not solved at all when the network's own margin is > 0 at one of
+CROWN's worst corners of the box (then no relaxation can certify it), and the remaining targets of an example
+are skipped once one target cannot be certified. A skipped target's bound is the closed form at its start
+multipliers (CROWN's bound with the triangle rows, at most the interval bound of the last layer), also proved.
 """
 
 from __future__ import annotations
@@ -96,11 +96,11 @@ class SDPCert(Certifier):
                                layer_bounds=lb, relaxation=self.relaxation, bounds_box=self.bounds_box)
 
     def solve(self, inst: SDPCertInstance):
-        """Bound one instance from its start multipliers (CROWN's; proved in closed form); a LagrangianResult."""
+        """Bound one instance, CROWN's multipliers (proved in closed form) certified first; a LagrangianResult."""
         stop = 0.0 if self.early_stop else None
         return solve_lagrangian(inst, rtol=self.rtol, bound=self.bound, stop_below=stop, stop_above=stop,
                                 max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed,
-                                theta0=inst.start_multipliers())
+                                theta_hint=inst.start_multipliers())
 
     def bound_target(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):
         """Solve one (example, target) instance; returns the LagrangianResult."""

@@ -534,7 +534,7 @@ class SDPCertInstance:
         A coefficient no row can move stays on the neuron. Then λ_i = W_iᵀ μ on the layer below. With every
         complementarity multiplier 0, M(θ₀) has nonzeros in row and column 0 only, so its bound is the closed
         form :meth:`SDPCertOperator.arrow_bound`: with the triangle rows it equals CROWN's bound on the margin
-        for these layer bounds (up to rounding, accounted for); the Lagrangian method starts there.
+        for these layer bounds (up to rounding, accounted for): the bound the Lagrangian method must beat.
         """
         theta = np.zeros(self.m)
         where = {(blk.layer, blk.kind): blk for blk in self.row_blocks}
@@ -579,9 +579,9 @@ class SDPCertInstance:
         return theta
 
     def start_multipliers(self) -> np.ndarray:
-        """θ₀ for :func:`sdpsolve.solve_lagrangian`: :meth:`propagation_multipliers` or 0 (the interval bound of
-        x_L's box), whichever has the smaller :meth:`closed_form_bound` — as the crown plugin takes the better
-        of its backward bound and the interval one."""
+        """The ``theta_hint`` of :func:`sdpsolve.solve_lagrangian`: :meth:`propagation_multipliers` or 0 (the
+        interval bound of x_L's box), whichever has the smaller :meth:`closed_form_bound` — as the crown plugin
+        takes the better of its backward bound and the interval one."""
         theta = self.propagation_multipliers()
         if self.closed_form_bound(theta) <= self.interval_bound():
             return theta

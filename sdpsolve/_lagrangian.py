@@ -48,7 +48,7 @@ class LagrangianResult:
     ``decide_viol`` and ``lower − Σ_k |θ_k| |g_k|⁻ > stop_above`` (the first-order change of the optimum when
     the rows are relaxed by the violations g_k⁻, priced by the current multipliers): an estimate, which only
     ends the search; it never enters ``upper``. ``dual`` is the diagonal c of the best bound, None when that
-    bound is the problem's ``closed_form_bound`` at ``theta0``.
+    bound is the problem's ``closed_form_bound`` at ``theta_hint``.
     """
 
     lower: float
@@ -123,6 +123,7 @@ def solve_lagrangian(
     stop_below: float | None = None,
     stop_above: float | None = None,
     theta0: np.ndarray | None = None,
+    theta_hint: np.ndarray | None = None,
     rng=None,
     callback=None,
     options: dict | None = None,
@@ -144,7 +145,12 @@ def solve_lagrangian(
         Early decision: stop once a certified upper bound is < ``stop_below`` or a (nearly) feasible primal
         value is > ``stop_above`` (e.g. both 0 for a robustness certificate).
     theta0 : array (m,), optional
-        Starting multipliers (unscaled); default zeros.
+        Starting multipliers (unscaled) of the method; default zeros.
+    theta_hint : array (m,), optional
+        Multipliers known to give a good bound (e.g. from bound propagation): their bound is certified before
+        the first round — by the problem's ``closed_form_bound`` if it has one, else by an inner solve — and may
+        decide at once ("below"); it is kept as the bound to beat. The method itself still starts from
+        ``theta0`` (measured: starting the augmented Lagrangian at such multipliers can slow it down).
     rng, callback, options
         As in :func:`sdpsolve.solve`; options keys in ``sdpsolve.LAGRANGIAN_OPTIONS``. The callback gets a
         dict with iteration, lower, upper (certified or estimate, labelled), violation, time.
@@ -156,11 +162,11 @@ def solve_lagrangian(
 
     with limit_threads((options or {}).get("blas_threads", 1), blas_only=True):
         return _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_below, stop_above, theta0,
-                                 rng, callback, options)
+                                 theta_hint, rng, callback, options)
 
 
-def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_below, stop_above, theta0, rng,
-                      callback, options):
+def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_below, stop_above, theta0, theta_hint,
+                      rng, callback, options):
     start = time.perf_counter()
     if not isinstance(problem, LagrangianProblem):
         raise TypeError(
@@ -244,10 +250,11 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         return value_grad
 
     best = None  # (upper, kind, fp, c, theta)
+    own = np.inf  # the best bound of the method's own iterates (the hint's bound left out)
 
     def inner_bound(theta):
         """Certify h(θ) = SDP(M(θ)) + const(θ): the best c for these multipliers, from sdpsolve.solve."""
-        nonlocal best
+        nonlocal best, own
         from ._solve import solve
 
         with warnings.catch_warnings():
@@ -256,15 +263,17 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
                         bound=kind, rng=gen, options={"blas_threads": None})
         counter.n += res.n_matvec
         value = up(res.upper + _constant_upper(beta, c0, theta))
+        own = min(own, value)
         if best is None or value < best[0]:
             best = (value, res.bound_kind, res.failure_probability, res.dual, theta.copy())
 
     def certify(opt, c, seed, theta, slack):
         """A certified bound at (c, θ); keeps the best one."""
-        nonlocal best
+        nonlocal best, own
         db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=slack)
         counter.add(opt)
         value = up(db.value + _constant_upper(beta, c0, theta))
+        own = min(own, value)
         if best is None or value < best[0]:
             best = (value, db.kind, db.failure_probability, c, theta.copy())
 
@@ -275,17 +284,20 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     status, message, decision = None, "", None
     lower, viol = -np.inf, np.inf
     it = 0
-    if theta0 is not None and kind != "estimate":
-        # the starting multipliers' own bound (e.g. bound propagation's, given as θ₀): it may decide at once
+    if theta_hint is not None and kind != "estimate":
+        # the hinted multipliers' own bound (e.g. bound propagation's): it may decide at once
+        hint = project_multipliers(np.asarray(theta_hint, dtype=np.float64), equality)
+        if hint.shape != (m,) or not np.all(np.isfinite(hint)):
+            raise ValueError(f"`theta_hint` must be a finite array of shape ({m},).")
         closed = getattr(problem, "closed_form_bound", None)
-        value = closed(theta) if closed is not None else None
+        value = closed(hint) if closed is not None else None
         if value is not None:
-            best = (float(value), "rigorous", 0.0, None, theta.copy())
+            best = (float(value), "rigorous", 0.0, None, hint.copy())
         else:
-            inner_bound(theta)
+            inner_bound(hint)
         if stop_below is not None and best[0] < stop_below:
             status, decision = Status.CONVERGED, "below"
-            message = f"decided: the starting multipliers' certified upper bound {best[0]:.6g} < {stop_below:g}"
+            message = f"decided: the hinted multipliers' certified upper bound {best[0]:.6g} < {stop_below:g}"
     while status is None:
         it += 1
         V = lbfgs_maximise_rows(value_grad_factory(mu, rho), V, mask, inner_iters)
@@ -313,16 +325,16 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         want = it % certify_every == 0 or (stop_below is not None and upper_est < stop_below)
         if want and kind != "estimate":
             slack = 0.25 * monitor.target(lower)
-            before = best[0] if best is not None else np.inf
+            before = own
             certify(opt, c, seed, theta, slack)
             if inner and viol <= 1e-2:
                 inner_bound(theta)
             certified_now = True
             # inexact inner solves make the multiplier steps noisy once the penalty is at its cap: when a nearly
-            # feasible point no longer improves the certified bound, solve the rounds more accurately
-            gap_now = best[0] - lower
-            if (viol <= 10 * viol_tol and before - best[0] <= 0.1 * gap_now
-                    and not monitor.within_tolerance(lower, best[0])):
+            # feasible point no longer improves the method's own certified bound, solve the rounds more accurately
+            gap_now = own - lower
+            if (viol <= 10 * viol_tol and before - own <= 0.1 * gap_now
+                    and not monitor.within_tolerance(lower, own)):
                 inner_iters = min(2 * inner_iters, max(1000, inner_iters))
         elif kind == "estimate" and (best is None or upper_est < best[0]):
             best = (upper_est, "estimate", float("nan"), c, theta.copy())

@@ -54,7 +54,7 @@ class LagrangianProblem(Protocol):
     closed_form_bound(theta) -> float or None, optional
         A problem may offer this: a proved upper bound on the optimum from the multipliers θ alone (say, when
         M(θ) has a structure whose SDP value is known in closed form), or None when it has none for this θ.
-        :func:`sdpsolve.solve_lagrangian` calls it once, on ``theta0``; the problem answers for its soundness.
+        :func:`sdpsolve.solve_lagrangian` calls it once, on ``theta_hint``; the problem answers for its soundness.
     """
 
     n: int

@@ -244,7 +244,7 @@ def _sdp_row_bound(network, lo, hi, a, c, *, bounds, rtol, max_iter, time_limit,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotConvergedWarning)
         res = solve_lagrangian(inst, rtol=rtol, bound="rigorous", stop_below=-err, stop_above=0.0,
-                               max_iter=max_iter, time_limit=time_limit, rng=seed, theta0=inst.start_multipliers())
+                               max_iter=max_iter, time_limit=time_limit, rng=seed, theta_hint=inst.start_multipliers())
     return res.upper + err, str(res.decision)
 
 

@@ -520,10 +520,10 @@ def test_solve_lagrangian_decides_at_the_start_multipliers():
     inst = SDPCertInstance(net, x, eps, y, j, bounds="crown", triangle=True)
     theta = inst.start_multipliers()
     start = inst.closed_form_bound(theta)
-    res = sdpsolve.solve_lagrangian(inst, theta0=theta, stop_below=start + 1.0, rng=0)
+    res = sdpsolve.solve_lagrangian(inst, theta_hint=theta, stop_below=start + 1.0, rng=0)
     assert res.decision == "below" and res.n_iter == 0 and res.upper == start and res.dual is None
     assert res.bound_kind == "rigorous"
-    res = sdpsolve.solve_lagrangian(inst, theta0=theta, rtol=1e-3, max_iter=20, rng=0)
+    res = sdpsolve.solve_lagrangian(inst, theta_hint=theta, rtol=1e-3, max_iter=20, rng=0)
     assert res.upper <= start
 
 

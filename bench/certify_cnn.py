@@ -133,7 +133,9 @@ def main(argv=None) -> int:
     out = {"command": "bench/certify_cnn.py " + " ".join(argv if argv is not None else sys.argv[1:]),
            "machine": machine, "date": started, "start": args.start, "count": args.count,
            "sdp_count": args.sdp_count, "workers": args.workers, "time_limit": args.time_limit,
-           "sdp_options": " ".join(GROUPS["sdp"][2:]), "nets": {}}
+           "sdp_options": " ".join(GROUPS["sdp"][2:]), "nets": {},
+           "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                    cwd=ROOT).stdout.strip() or None}
     train = json.loads((ROOT / "bench" / "results" / "train_cnn.json").read_text()) \
         if (ROOT / "bench" / "results" / "train_cnn.json").exists() else {}
     for kind in KINDS:

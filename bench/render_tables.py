@@ -492,8 +492,9 @@ def cnn_table() -> str:
            f"{d['time_limit']:g} s per (image, target), on the first {d['sdp_count']}; {d['workers']} processes, one "
            f"thread each). Networks from `bench/train_cnn.py` ({train.get('normal', {}).get('architecture', '?')}; "
            f"layers {' / '.join(first['layers'])}, SDP size n = {first['sdp_n']:,}). Machine: "
-           f"{_machine(m, at_end=True)}, {d['date']}. Attack errors are lower bounds on the robust error, certified "
-           "errors upper bounds; in brackets the error on the sdp-cert images.", "",
+           f"{_machine(m, at_end=True)}, {d['date']}, code {d.get('commit') or 'c57b5c2'}. Attack errors are "
+           "lower bounds on the robust error, certified errors upper bounds; in brackets the error on the sdp-cert "
+           "images.", "",
            "| network | ε | clean error | strong attack | PGD (papers') | ibp | crown | lp | sdp-cert | s per image: "
            "crown, lp (batch mean) | sdp-cert s per image: median / p90 |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -528,12 +529,15 @@ def sdpcert_test_set_table() -> str:
     if not d or not d.get("nets"):
         return "_not run yet: `.venv/bin/python bench/sdpcert_test_set.py`_"
     m = d["machine"]
-    out = [f"Command: `.venv/bin/python {d['command']}` (`sdpsolve certify --method sdp-cert {d['options']}`, "
+    runs = "; ".join(f"`--nets {net} --count {r.get('count', r['n'])}`" for net, r in d["nets"].items())
+    out = [f"Command: `.venv/bin/python bench/sdpcert_test_set.py --workers {d['workers']}` with {runs} "
+           f"(`sdpsolve certify --method sdp-cert {d['options']}`, "
            f"ε = {d['eps']}, the first test images of each network as the table says, early decision, rigorous "
            f"bounds, {d['workers']} processes with one thread each, {d['time_limit']:g} s cap per (image, target)). "
            "Machine: "
            f"{_machine(m, at_end=True)}, {d['date']}. \"before\": the same setting measured earlier on the first "
-           "images (bench/reproduce_sdpcert.py, before sdp-cert started from CROWN's multipliers).", "",
+           "images (bench/reproduce_sdpcert.py, before sdp-cert used CROWN's multipliers, with a 300 s cap per "
+           "target).", "",
            "| network | images | wall time | s per image: median / p90 / mean | certified error | clean error "
            "| first images: certified error now / before | code |",
            "|---|---|---|---|---|---|---|---|"]
@@ -546,7 +550,7 @@ def sdpcert_test_set_table() -> str:
         wall = f"{r['wall'] / 60:.1f} min" + (" (resumed)" if r.get("resumed") else "")
         out.append(f"| {net} | {r['n']} | {wall} | {r['time_median']:.2f} / {r['time_p90']:.1f} / {r['time_mean']:.2f} "
                    f"| {100 * r['certified_error']:.1f}% | {100 * r['clean_error']:.1f}% | {before} "
-                   f"| {r.get('commit') or '5bb1277'} |")
+                   f"| {r.get('commit') or '857aa3f'} |")
     out += ["", f"All networks together: {total / 60:.1f} min of wall time."]
     return "\n".join(out)
 

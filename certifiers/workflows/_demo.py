@@ -15,7 +15,7 @@ tables: one row for the network, one column per method (Strong-attack, PGD-attac
 it) and the bar chart of the errors to ``OUT_DIR/errors_by_method.png``.
 
 SDP-cert gets :data:`DEMO_OPTIONS` (a time limit per (image, target) pair), which keeps the whole demo well
-under five minutes on two cores (measured: about 3 s per image for the 784-64-10 network).
+under five minutes on two cores.
 """
 
 from __future__ import annotations

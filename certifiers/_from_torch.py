@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ._layers import Conv2d
+from ._layers import Conv2d, image_shape
 from ._network import ReLUNetwork
 
 __all__ = ["from_torch"]
@@ -153,12 +153,7 @@ def from_torch(module, input_shape=None) -> ReLUNetwork:
 
     passive, affine = _kinds()
     if input_shape is not None:
-        try:
-            input_shape = tuple(int(s) for s in input_shape)
-        except TypeError:
-            raise TypeError(f"`input_shape` must be a tuple (C, H, W) of ints, got {input_shape!r}.") from None
-        if len(input_shape) != 3 or min(input_shape) < 1:
-            raise ValueError(f"`input_shape` must be (C, H, W) with positive entries, got {input_shape!r}.")
+        input_shape = image_shape("input_shape", input_shape)
     mods = _modules(module)
     groups, current = [], []
     for k, m in enumerate(mods):

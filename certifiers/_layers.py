@@ -25,7 +25,7 @@ from numbers import Integral
 
 import numpy as np
 
-__all__ = ["Conv2d", "conv_output_shape"]
+__all__ = ["Conv2d", "conv_output_shape", "image_shape"]
 
 #: columns of the identity pushed through the convolution at once when the matrix is built
 _CHUNK = 256
@@ -44,6 +44,17 @@ def _pair(name: str, value, minimum: int) -> tuple[int, int]:
         if v < minimum:
             raise ValueError(f"`{name}` must be >= {minimum}, got {value!r}.")
     return int(a), int(b)
+
+
+def image_shape(name: str, value) -> tuple[int, int, int]:
+    """``value`` as a (C, H, W) tuple of positive ints; a ``TypeError`` / ``ValueError`` naming ``name`` otherwise."""
+    try:
+        shape = tuple(int(s) for s in value)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a tuple (C, H, W) of ints, got {value!r}.") from None
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"`{name}` must be (C, H, W) with positive entries, got {value!r}.")
+    return shape
 
 
 def conv_output_shape(in_shape, out_channels: int, kernel_size, stride, padding, dilation) -> tuple[int, int, int]:
@@ -95,12 +106,7 @@ class Conv2d:
             raise ValueError(f"`kernel` must have shape (C_out, C_in/groups, kh, kw), got shape {K.shape}.")
         if not np.all(np.isfinite(K)):
             raise ValueError("`kernel` has NaN or inf entries.")
-        try:
-            in_shape = tuple(int(s) for s in in_shape)
-        except TypeError:
-            raise TypeError(f"`in_shape` must be a tuple (C, H, W) of ints, got {in_shape!r}.") from None
-        if len(in_shape) != 3 or min(in_shape) < 1:
-            raise ValueError(f"`in_shape` must be (C, H, W) with positive entries, got {in_shape!r}.")
+        in_shape = image_shape("in_shape", in_shape)
         if not isinstance(groups, Integral) or isinstance(groups, bool):
             raise TypeError(f"`groups` must be an int, got {groups!r}.")
         if groups < 1 or in_shape[0] % groups or K.shape[0] % groups:
@@ -223,15 +229,21 @@ class Conv2d:
         return self.forward(x.T).T
 
     # -- matrices ----------------------------------------------------------------------------------------
+    def _column_blocks(self):
+        """The matrix's columns in blocks of :data:`_CHUNK`: (first column, the block (out, width)), by pushing
+        the identity basis through the convolution."""
+        n_in = self.shape[1]
+        for s in range(0, n_in, _CHUNK):
+            e = np.zeros((min(_CHUNK, n_in - s), n_in))
+            e[np.arange(e.shape[0]), s + np.arange(e.shape[0])] = 1.0
+            yield s, self.forward(e).T
+
     def matrix(self) -> np.ndarray:
         """The dense (out, in) matrix, built once (read-only)."""
         if self._matrix is None:
-            n_out, n_in = self.shape
-            M = np.empty((n_out, n_in))
-            for s in range(0, n_in, _CHUNK):
-                e = np.zeros((min(_CHUNK, n_in - s), n_in))
-                e[np.arange(e.shape[0]), s + np.arange(e.shape[0])] = 1.0
-                M[:, s : s + e.shape[0]] = self.forward(e).T
+            M = np.empty(self.shape)
+            for s, block in self._column_blocks():
+                M[:, s : s + block.shape[1]] = block
             M.setflags(write=False)
             self._matrix = M
         return self._matrix
@@ -241,13 +253,7 @@ class Conv2d:
         if self._sparse is None:
             import scipy.sparse as sp
 
-            n_out, n_in = self.shape
-            blocks = []
-            for s in range(0, n_in, _CHUNK):
-                e = np.zeros((min(_CHUNK, n_in - s), n_in))
-                e[np.arange(e.shape[0]), s + np.arange(e.shape[0])] = 1.0
-                blocks.append(sp.csc_matrix(self.forward(e).T))
-            self._sparse = sp.hstack(blocks, format="csr")
+            self._sparse = sp.hstack([sp.csc_matrix(block) for _, block in self._column_blocks()], format="csr")
         return self._sparse
 
     # -- torch -----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._layers import Conv2d
+from ._layers import Conv2d, image_shape
 
 #: a convolution's matrix with fewer entries than this is used dense in repeated products (layer_matrix)
 SPARSE_MIN_ENTRIES = 2**18
@@ -84,11 +84,8 @@ class ReLUNetwork:
                 raise ValueError(f"layer {i} has NaN or inf biases.")
             b.setflags(write=False)
         if input_shape is not None:
-            try:
-                input_shape = tuple(int(s) for s in input_shape)
-            except TypeError:
-                raise TypeError(f"`input_shape` must be a tuple (C, H, W) of ints, got {input_shape!r}.") from None
-            if len(input_shape) != 3 or min(input_shape) < 1 or math.prod(input_shape) != layers[0].shape[1]:
+            input_shape = image_shape("input_shape", input_shape)
+            if math.prod(input_shape) != layers[0].shape[1]:
                 raise ValueError(
                     f"`input_shape` must be (C, H, W) with C·H·W = {layers[0].shape[1]} (the input size), got "
                     f"{input_shape!r}."
@@ -135,7 +132,7 @@ class ReLUNetwork:
     def weights(self) -> tuple:
         """Dense matrices of every layer (convolutions materialised once, cached)."""
         if self._dense is None:
-            self._dense = tuple(W.matrix() if isinstance(W, Conv2d) else W for W in self._layers)
+            self._dense = tuple(self.dense_weight(i) for i in range(len(self._layers)))
         return self._dense
 
     def dense_weight(self, i: int) -> np.ndarray:

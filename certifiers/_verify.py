@@ -170,12 +170,8 @@ def _primal_inputs(inst, V) -> list[np.ndarray]:
     out = [inst.to_original(V)[0]]
     U, S, _ = np.linalg.svd(V, full_matrices=False)
     u = U[:, 0] * S[0]
-    if abs(u[0]) > 1e-12:
-        z = u / u[0]
-        x0 = inst.centers[0].copy()
-        f = inst.free[0]
-        x0[f] += inst.radii[0][f] * np.clip(z[inst.offsets[0] : inst.offsets[1]], -1.0, 1.0)
-        out.append(x0)
+    if abs(u[0]) > 1e-12:  # ẑ = u / u_0 (clipped to the box), mapped to x_0 as a rank-one factor with ẑ_0 = 1
+        out.append(inst.to_original(np.clip(u / u[0], -1.0, 1.0)[:, None])[0])
     return out
 
 

@@ -295,6 +295,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             best = (float(value), "rigorous", 0.0, None, hint.copy())
         else:
             inner_bound(hint)
+            own = np.inf  # the hint's bound is not one of the method's iterates
         if stop_below is not None and best[0] < stop_below:
             status, decision = Status.CONVERGED, "below"
             message = f"decided: the hinted multipliers' certified upper bound {best[0]:.6g} < {stop_below:g}"

@@ -23,3 +23,15 @@ def machine_record() -> dict:
 
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
             "load_average_at_start": list(os.getloadavg())}
+
+
+def code_commit() -> str | None:
+    """The short hash of the checked-out commit (None outside a git checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parents[1],
+                             capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._machine import machine_record  # noqa: E402
+from bench._machine import code_commit, machine_record  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18" / "mnist_test.npz"
 MODELS = ROOT / "bench" / "models"
@@ -134,8 +134,7 @@ def main(argv=None) -> int:
            "machine": machine, "date": started, "start": args.start, "count": args.count,
            "sdp_count": args.sdp_count, "workers": args.workers, "time_limit": args.time_limit,
            "sdp_options": " ".join(GROUPS["sdp"][2:]), "nets": {},
-           "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                    cwd=ROOT).stdout.strip() or None}
+           "commit": code_commit()}
     train = json.loads((ROOT / "bench" / "results" / "train_cnn.json").read_text()) \
         if (ROOT / "bench" / "results" / "train_cnn.json").exists() else {}
     for kind in KINDS:

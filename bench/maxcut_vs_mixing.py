@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sdpsolve  # noqa: E402
-from bench._machine import cpu_model  # noqa: E402
+from bench._machine import code_commit, cpu_model  # noqa: E402
 from sdpsolve import graphs  # noqa: E402
 
 RTOL = 1e-4
@@ -97,11 +97,7 @@ def machine() -> dict:
             versions[mod] = __import__(mod).__version__
         except Exception:  # noqa: BLE001 - a missing optional package is only reported
             versions[mod] = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    commit = code_commit()
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(), "versions": versions,
             "commit": commit, "load_average_at_start": list(os.getloadavg())}
 

@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._machine import machine_record  # noqa: E402
+from bench._machine import code_commit, machine_record  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 RUNS = ROOT / "bench" / "results" / "sdpcert_test_set"
@@ -89,8 +89,7 @@ def main(argv=None) -> int:
         certified = {r["index"]: bool(r["certified"]) for r in rows}
         sl = slice(args.start, args.start + args.count)
         clean = float(np.mean(load_network(DATA / f"{net}.npz").predict(X[sl]) != y[sl]))
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-        entry = {"n": len(rows), "commit": commit.stdout.strip() or None, "start": args.start, "count": args.count,
+        entry = {"n": len(rows), "commit": code_commit(), "start": args.start, "count": args.count,
                  "time_limit": args.time_limit,
                  "wall": wall, "resumed": resumed, "certified_error": 1 - float(np.mean(list(certified.values()))),
                  "clean_error": clean, "time_median": float(np.median(times)),

@@ -41,7 +41,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sdpsolve  # noqa: E402
-from bench._machine import cpu_model  # noqa: E402
+from bench._machine import code_commit, cpu_model  # noqa: E402
 from sdpsolve._io import load_problem, write_gset  # noqa: E402
 
 DEFAULT_GRAD_NN = ROOT.parent / "shared" / "data" / "raghunathan18" / "grad_nn.npz"
@@ -79,12 +78,7 @@ def machine_info() -> dict:
             versions[mod] = __import__(mod).__version__
         except Exception:  # noqa: BLE001 - a missing optional package is only reported
             versions[mod] = None
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
+    commit = code_commit() or ""
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

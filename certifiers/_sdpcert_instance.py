@@ -346,6 +346,7 @@ class SDPCertInstance:
         # per hidden step i (layer i → layer i + 1)
         self.slopes = []
         self._steps = []
+        self._plan = None
         blocks, betas, betas_abs, scales = [], [], [], []
         start = 0
         for i in range(L):
@@ -592,6 +593,37 @@ class SDPCertInstance:
         M(θ) lives in row/column 0 and its SDP value is a sum of absolute values), else None."""
         op = self.operator(theta)
         return op.arrow_bound() if op.is_arrow() else None
+
+    def _strict_upper(self, m0: np.ndarray, kappa: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, cols, values) of the strict upper triangle of M(θ): row 0 (``m0``), then each cross block
+        −½ diag(κ_i) K_i transposed (layer i's coordinates as rows, layer i + 1's as columns)."""
+        n = self.n
+        rows, cols, vals = [np.zeros(n - 1, dtype=np.int64)], [np.arange(1, n)], [m0[1:]]
+        for i, st in enumerate(self._steps):
+            if st.K.shape[0] == 0 or st.K.shape[1] == 0:
+                continue
+            o0, o1 = self.offsets[i], self.offsets[i + 1]
+            C = sp.coo_matrix(st.K.multiply(-0.5 * kappa[i][:, None]) if sp.issparse(st.K) else (
+                -0.5 * kappa[i][:, None] * st.K
+            ))
+            rows.append(C.col + o0)
+            cols.append(C.row + o1)
+            vals.append(C.data)
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+    def sparse_plan(self):
+        """The envelope order (:class:`sdpsolve._cholesky.EnvelopePlan`) of the pattern every M(θ) lives in: row
+        0, the diagonal and the cross blocks K_i. Computed once; the rigorous bound uses it for every θ (an
+        order is valid for any matrix; the shift counts each matrix's own envelope)."""
+        if self._plan is None:
+            from sdpsolve._cholesky import envelope_plan
+
+            n = self.n
+            r, c, _ = self._strict_upper(np.ones(n), [np.ones(st.K.shape[0]) for st in self._steps])
+            idx_r = np.concatenate([r, c, np.arange(n)])
+            idx_c = np.concatenate([c, r, np.arange(n)])
+            self._plan = envelope_plan(sp.csr_matrix((np.ones(idx_r.size), (idx_r, idx_c)), shape=(n, n)))
+        return self._plan
 
     def operator(self, theta) -> SDPCertOperator:
         """M(θ) = M0 + Σ θ_k A_k as a light matrix-free operator (see :class:`SDPCertOperator`)."""
@@ -877,6 +909,26 @@ class SDPCertOperator:
             B[o1:o2, o0:o1] = C
             B[o0:o1, o1:o2] = C.T
         return B, self.rounding_bound()
+
+    def to_sparse(self) -> tuple[sp.csr_matrix, float]:
+        """``(S, err)``: :meth:`to_dense`'s matrix as a sparse one (the same entries; exact zeros left out).
+
+        Row/column 0 and the diagonal plus one cross block per layer: arrow plus block tridiagonal, which the
+        rigorous bound factors in its envelope with row 0 (and any dense layer between convolutions) as a border
+        (:func:`sdpsolve._cholesky.envelope_plan`).
+        """
+        n = self.instance.n
+        r, c, v = self.instance._strict_upper(self._m0, self._kappa)
+        diag = np.arange(n)
+        # every entry is set once (the blocks are disjoint): no sum rounds anything
+        S = sp.csr_matrix((np.concatenate([v, v, self._diag]), (np.concatenate([r, c, diag]),
+                           np.concatenate([c, r, diag]))), shape=(n, n))
+        S.eliminate_zeros()
+        return S, self.rounding_bound()
+
+    def sparse_plan(self):
+        """The envelope order of every M(θ) of this instance (:meth:`SDPCertInstance.sparse_plan`)."""
+        return self.instance.sparse_plan()
 
     def norm_bound(self) -> float:
         """A proved bound on ||M(θ)||₂: ||m0|| + max|D| + ||cross blocks|| (triangle inequality) + rounding."""

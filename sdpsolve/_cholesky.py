@@ -26,11 +26,19 @@ Cuthill–McKee (scipy.sparse.csgraph), which keeps the envelope of grids, tori 
 row: the shift shrinks from ≈ n²/2 · u · A_jj to ≈ n · b · u · A_jj, and the memory from 8n² to 8n(b + 1) bytes.
 A permutation P does not change eigenvalues: PᵀAP ≻ 0 ⟺ A ≻ 0.
 
+Border: a few dense rows (the constant coordinate of a lifted problem, a hub vertex) would stretch every later
+row's envelope back to them. :func:`envelope_plan` orders the k densest rows last (the "border") and the rest
+by reverse Cuthill–McKee; the interior is factored as a band, the border by a banded forward substitution and
+a dense Cholesky of its Schur complement (:class:`EnvelopeRump`). Border rows count their full envelope in the
+shift, interior rows their band only; k is chosen by the flops of one factorisation.
+
 The tested matrix has the exact off-diagonal entries −B_ij and the diagonal (t − B_jj + c_j) − s rounded
 downwards (an upward-rounded copy of t − B_jj + c_j enters the shift), so it is ⪯ the exact tI − B + diag c − sI.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -143,21 +151,31 @@ def envelope(L: sp.csr_matrix) -> np.ndarray:
 
 
 class EnvelopeRump(RumpMatrix):
-    """B sparse, permuted by reverse Cuthill–McKee, factored as a band of half-width max_j t_j (LAPACK ``dpbtrf``).
+    """B sparse: an envelope (band) factor of its interior, and a dense border for its few dense rows.
 
-    The shift uses each row's own envelope length t_j (module docstring), not the band width.
+    The order (from :func:`envelope_plan` unless given) puts the ``border`` densest rows last and the others in
+    reverse Cuthill–McKee order. With A = [[A11, A12], [A21, A22]] in that order, the factorisation is the
+    Cholesky recurrence in blocks: A11 = L11 L11ᵀ as a band of half-width max t_j (LAPACK ``dpbtrf``), L21ᵀ =
+    L11⁻¹ A12 by banded forward substitution (``dtbtrs``), then ``dpotrf`` of A22 − L21 L21ᵀ. Every entry is
+    still (a_ij − Σ_k l_ik l_jk) / l_jj with its sum split into partial sums (one order of evaluation among
+    those Rump's bound covers), and the terms it sums lie inside the envelope of its row. So the shift uses each
+    row's own envelope length t_j in the final order (module docstring): border rows count their full length,
+    interior rows only their band. Without a border this is the plain band factorisation.
     """
 
     structure = "envelope"
 
-    def __init__(self, B: sp.spmatrix, err: float = 0.0, *, perm: np.ndarray | None = None):
-        from scipy.sparse.csgraph import reverse_cuthill_mckee
-
+    def __init__(self, B: sp.spmatrix, err: float = 0.0, *, perm: np.ndarray | None = None, border: int = 0):
         B = sp.csr_matrix(B, dtype=np.float64)
         n = B.shape[0]
         if perm is None:
-            perm = np.asarray(reverse_cuthill_mckee(B, symmetric_mode=True), dtype=np.int64)
-        self.perm = perm
+            perm, border = envelope_plan(B).order
+        perm = np.asarray(perm, dtype=np.int64)
+        if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
+            raise ValueError(f"`perm` must be a permutation of range({n}).")
+        if not 0 <= int(border) <= n:
+            raise ValueError(f"`border` must be in [0, {n}], got {border!r}.")
+        self.perm, self.border = perm, int(border)
         P = B[perm][:, perm].tocsr()
         L = sp.tril(P, k=-1, format="csr")
         L.eliminate_zeros()
@@ -165,66 +183,161 @@ class EnvelopeRump(RumpMatrix):
         terms = envelope(L)
         super().__init__(n, err, np.asarray(B.diagonal(), dtype=np.float64), terms)
         self._pdiag = self.diag[perm]
-        self.bandwidth = int(terms.max(initial=0))
-        # lower band storage: ab[i − j, j] = A[i, j] for j ≤ i ≤ j + b; off-diagonal entries of A are −B (exact)
+        m = n - self.border
+        self.bandwidth = int(terms[:m].max(initial=0))
+        # lower band storage of A11: ab[i − j, j] = A[i, j] for j ≤ i ≤ j + b; off-diagonal entries are −B (exact)
         coo = L.tocoo()
-        self._band = np.zeros((self.bandwidth + 1, n), order="F")
-        self._band[coo.row - coo.col, coo.col] = -coo.data
+        inner = coo.row < m
+        self._band = np.zeros((self.bandwidth + 1, m), order="F")
+        self._band[coo.row[inner] - coo.col[inner], coo.col[inner]] = -coo.data[inner]
+        # the border rows A21 (A12 = A21ᵀ) and the strict lower triangle of A22, dense
+        self._a12 = np.zeros((m, self.border), order="F")
+        self._a22 = np.zeros((self.border, self.border))
+        rows, cols, vals = coo.row[~inner] - m, coo.col[~inner], coo.data[~inner]
+        left = cols < m
+        self._a12[cols[left], rows[left]] = -vals[left]
+        self._a22[rows[~left], cols[~left] - m] = -vals[~left]
 
     @property
     def memory(self) -> int:
-        return 16 * self.n * (self.bandwidth + 1)
+        m = self.n - self.border
+        return 16 * m * (self.bandwidth + 1) + 16 * m * self.border + 16 * self.border ** 2
 
     def proves(self, c, t):
         diag = self.tested_diagonal(np.asarray(c, dtype=np.float64)[self.perm], t, self._pdiag)
         if diag is None:
             return False, None
+        m, k = self.n - self.border, self.border
         ab = self._band.copy(order="F")
-        ab[0] = diag
+        ab[0] = diag[:m]
         cb, info = lapack.dpbtrf(ab, lower=1, overwrite_ab=1)
         if info != 0:
             return False, None
+        if k:
+            # L21ᵀ = L11⁻¹ A12 (the band forward substitution), then the Schur complement of the border
+            x, info = lapack.dtbtrs(cb, self._a12, uplo="L", trans="N")
+            if info != 0:
+                return False, None
+            S = self._a22 + self._a22.T
+            S[np.diag_indices(k)] = diag[m:]
+            S -= x.T @ x
+            R, info = lapack.dpotrf(S, lower=0, clean=0, overwrite_a=1)
+            if info != 0:
+                return False, None
         perm, inv = self.perm, np.argsort(self.perm)
 
         def solve(X):
             X = np.asarray(X, dtype=np.float64)
-            Y, _ = lapack.dpbtrs(cb, X[perm], lower=1)
-            return Y[inv]
+            Y = X[perm].reshape(self.n, -1)
+            if not k:
+                Z = lapack.dpbtrs(cb, Y, lower=1)[0]
+            else:
+                # forward L y = b, then backward Lᵀ z = y, with L = [[L11, 0], [L21, R22ᵀ]] and L21 = xᵀ
+                y1 = lapack.dtbtrs(cb, Y[:m], uplo="L", trans="N")[0]
+                y2 = lapack.dtrtrs(R, Y[m:] - x.T @ y1, lower=0, trans=1)[0]
+                z2 = lapack.dtrtrs(R, y2, lower=0, trans=0)[0]
+                z1 = lapack.dtbtrs(cb, y1 - x @ z2, uplo="L", trans="T")[0]
+                Z = np.concatenate([z1, z2])
+            return Z[inv].reshape(X.shape)
 
         return True, solve
 
 
-def envelope_memory(A: sp.spmatrix) -> tuple[int, np.ndarray]:
-    """(bytes of an envelope factorisation of the sparse ``A`` under reverse Cuthill–McKee, the order)."""
+@dataclass(frozen=True)
+class EnvelopePlan:
+    """An order for :class:`EnvelopeRump`: ``perm`` (border last), ``border`` rows, the interior's half-bandwidth,
+    and the estimated ``flops`` and ``memory`` (bytes) of one factorisation."""
+
+    perm: np.ndarray
+    border: int
+    bandwidth: int
+    flops: float
+    memory: int
+
+    @property
+    def order(self) -> tuple[np.ndarray, int]:
+        return self.perm, self.border
+
+
+def envelope_plan(A: sp.spmatrix) -> EnvelopePlan:
+    """The cheapest envelope order of the sparse symmetric ``A``: its k densest rows last and reverse
+    Cuthill–McKee on the rest; k = 0, powers of two and the number of rows above each degree n/2, n/4, … (rows
+    of more than twice the median degree only, k ≤ n/4), chosen by the flops of one factorisation.
+
+    A few dense rows (the constant coordinate of a lifted problem, a hub vertex, a fully connected layer between
+    convolutions) would make every later row's envelope reach back to them; bordered, they cost O(n·k·b).
+    """
     from scipy.sparse.csgraph import reverse_cuthill_mckee
 
     A = sp.csr_matrix(A)
-    perm = np.asarray(reverse_cuthill_mckee(A, symmetric_mode=True), dtype=np.int64)
-    L = sp.tril(A[perm][:, perm], k=-1, format="csr")
-    L.eliminate_zeros()
-    L.sort_indices()
-    b = int(envelope(L).max(initial=0))
-    return 16 * A.shape[0] * (b + 1), perm
+    n = A.shape[0]
+    pattern = (A != 0).astype(np.int8).tocsr()
+    pattern.setdiag(0)
+    pattern.eliminate_zeros()
+    degree = np.diff(pattern.indptr)
+    by_degree = np.argsort(-degree, kind="stable")
+    # border sizes: powers of two, and the number of rows above each degree n/2, n/4, … (the "cliffs": a dense
+    # layer's rows all have about the same degree), down to twice the median degree; at most n/4
+    floor = 2.0 * max(float(np.median(degree)), 1.0) if n else 1.0
+    dense_rows = int(np.sum(degree > floor))
+    sizes = {0}
+    k = 1
+    while k <= dense_rows:
+        sizes.add(k)
+        k *= 2
+    tau = n / 2.0
+    while tau > floor:
+        sizes.add(int(np.sum(degree > tau)))
+        tau /= 2.0
+    sizes.add(dense_rows)
+    best = None
+    for k in sorted(x for x in sizes if x <= max(n // 4, 0)):
+        border = np.sort(by_degree[:k])
+        keep = np.setdiff1d(np.arange(n), border, assume_unique=True)
+        sub = pattern[keep][:, keep]
+        inner = keep[np.asarray(reverse_cuthill_mckee(sub, symmetric_mode=True), dtype=np.int64)]
+        perm = np.concatenate([inner, border])
+        m = n - k
+        L = sp.tril(pattern[inner][:, inner], k=-1, format="csr")
+        L.sort_indices()
+        b = int(envelope(L).max(initial=0))
+        flops = m * (b + 1.0) ** 2 + 2.0 * m * b * k + m * k * k + k ** 3 / 3.0
+        memory = 16 * m * (b + 1) + 16 * m * k + 16 * k * k
+        if best is None or flops < best.flops:
+            best = EnvelopePlan(perm, k, b, flops, memory)
+        elif m * k * k > best.flops:
+            break  # the border's own cost already exceeds the best plan's
+    return best
+
+
+def envelope_preferred(plan: EnvelopePlan, n: int, max_memory: float = RIGOROUS_MAX_MEMORY) -> bool:
+    """Whether :func:`materialise` factors in the envelope of ``plan``: at most ¾ of the dense flops, in memory."""
+    return plan.flops <= 0.25 * float(n) ** 3 and plan.memory <= max_memory
 
 
 def materialise(op, *, max_memory: float = RIGOROUS_MAX_MEMORY) -> RumpMatrix | None:
     """The cheapest :class:`RumpMatrix` of an operator within ``max_memory`` bytes (None: none fits).
 
-    A sparse matrix (or an implicit operator with ``to_sparse() -> (S, err)``) is factored in its envelope when
-    that takes at most half the memory of the dense matrix; everything else densely (``to_dense``).
+    A sparse matrix (or an implicit operator with ``to_sparse() -> (S, err)``) is factored in its envelope
+    (:func:`envelope_plan`) when that takes at most ¾ of the flops of the dense factorisation (n³/3; a band as
+    wide as half the matrix factors slower than the dense blocked kernel); everything else densely
+    (``to_dense``). An implicit operator may also provide ``sparse_plan() -> EnvelopePlan``, one order for all
+    the matrices it stands for, so that the order is not searched again at every call.
     """
     n = op.n
     dense_memory = 16 * n * n
-    sparse = None
-    if op.kind == "sparse":
-        sparse = (op.A, 0.0)
-    elif hasattr(getattr(op, "obj", None), "to_sparse"):
-        sparse = op.obj.to_sparse()
-    if sparse is not None:
-        S, err = sparse
-        mem, perm = envelope_memory(S)
-        # a band as wide as half the matrix factors slower than the dense blocked kernel: keep dense then
-        if 2 * mem <= dense_memory and mem <= max_memory:
+    obj = getattr(op, "obj", None)
+    if op.kind == "sparse" or hasattr(obj, "to_sparse"):
+        S, err = (op.A, 0.0) if op.kind == "sparse" else (None, 0.0)
+        # an implicit operator may keep one order for all its matrices (``sparse_plan()``): no RCM per call
+        plan = obj.sparse_plan() if S is None and hasattr(obj, "sparse_plan") else None
+        if plan is None:
+            if S is None:
+                S, err = obj.to_sparse()
+            plan = envelope_plan(S)
+        if envelope_preferred(plan, n, max_memory):
+            if S is None:
+                S, err = obj.to_sparse()
             S = sp.csr_matrix(S)
             # only the lower triangle is read: a non-symmetric S is symmetrised from it (its error bounded as dense)
             if (abs(S - S.T) > 0).nnz:
@@ -232,7 +345,7 @@ def materialise(op, *, max_memory: float = RIGOROUS_MAX_MEMORY) -> RumpMatrix | 
 
                 B, extra = symmetrise_with_error(S.toarray())
                 return DenseRump(B, up(err + extra)) if dense_memory <= max_memory else None
-            return EnvelopeRump(S, err, perm=perm)
+            return EnvelopeRump(S, err, perm=plan.perm, border=plan.border)
     if dense_memory > max_memory:
         return None
     B, err = op.to_dense()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._bounds import BOUND_KINDS, RIGOROUS_MAX_N, ShiftedOperator, bound_value_estimate, compute_bound
+from ._cholesky import envelope_preferred
 from ._eigen import lanczos
 from ._errors import NotConvergedWarning
 from ._lagrangian_problem import LagrangianProblem, project_multipliers
@@ -48,7 +49,11 @@ class LagrangianResult:
     ``decide_viol`` and ``lower − Σ_k |θ_k| |g_k|⁻ > stop_above`` (the first-order change of the optimum when
     the rows are relaxed by the violations g_k⁻, priced by the current multipliers): an estimate, which only
     ends the search; it never enters ``upper``. ``dual`` is the diagonal c of the best bound, None when that
-    bound is the problem's ``closed_form_bound`` at ``theta_hint``.
+    bound is the problem's ``closed_form_bound`` at ``theta_hint``. ``phases``: seconds spent in each part of
+    the run: "inner" (the L-BFGS rounds on V), "estimate" (the per-round Lanczos estimate and the dual point),
+    "certify" (certified bounds at (c, θ): Lanczos and Cholesky tests), "inner_solve" (``sdpsolve.solve`` of
+    SDP(M(θ)) at certification points), "hint" (the hinted multipliers' bound) and "other" (the rest: row
+    values, multiplier updates, bookkeeping).
     """
 
     lower: float
@@ -67,6 +72,7 @@ class LagrangianResult:
     n_iter: int
     time: float
     history: list | None = None
+    phases: dict | None = None
 
     def __str__(self) -> str:
         return (
@@ -93,6 +99,28 @@ LAGRANGIAN_OPTIONS = {
 }
 
 
+class _Phases:
+    """Seconds per phase of a run (``with phases("name"): ...``)."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(("inner", "estimate", "certify", "inner_solve", "hint"), 0.0)
+        self._name = None
+
+    def __call__(self, name):
+        self._name = name
+        return self
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.seconds[self._name] += time.perf_counter() - self._start
+        return False
+
+    def total(self, elapsed: float) -> dict:
+        return {**self.seconds, "other": max(0.0, elapsed - sum(self.seconds.values()))}
+
+
 class _Counted:
     """Counts the products of the operators M(θ) built during a run."""
 
@@ -102,6 +130,12 @@ class _Counted:
     def add(self, op):
         self.n += op.n_matvec
         op.n_matvec = 0
+
+
+def _envelope_fits(op, n: int) -> bool:
+    """Whether M(θ) has one envelope order (``sparse_plan``) that the rigorous bound would factor."""
+    plan = op.sparse_plan() if hasattr(op, "sparse_plan") else None
+    return plan is not None and envelope_preferred(plan, n)
 
 
 def _constant_upper(beta: np.ndarray, c0: float, theta: np.ndarray) -> float:
@@ -204,7 +238,8 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     certify_every = int(opts.get("certify_every", 5))
     inner = bool(opts.get("inner_solve", True))
     kind = bound
-    if kind == "rigorous" and n > RIGOROUS_MAX_N:
+    # beyond RIGOROUS_MAX_N only a structured M(θ) (``sparse_plan``: factored in its envelope) stays rigorous
+    if kind == "rigorous" and n > RIGOROUS_MAX_N and not _envelope_fits(problem.operator(np.zeros(m)), n):
         warnings.warn(f"n = {n} exceeds {RIGOROUS_MAX_N}: reporting a probabilistic bound.", stacklevel=3)
         kind = "probabilistic"
 
@@ -214,6 +249,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     c0 = float(problem.objective_value(zero))
 
     counter = _Counted()
+    phases = _Phases()
     theta = np.zeros(m) if theta0 is None else project_multipliers(np.asarray(theta0, float), equality)
     mu = theta * scale
     V = gen.standard_normal((n, r))
@@ -257,7 +293,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         nonlocal best, own
         from ._solve import solve
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), phases("inner_solve"):
             warnings.simplefilter("ignore", NotConvergedWarning)
             res = solve(problem.operator(theta), equal=np.flatnonzero(mask), rtol=max(rtol * 0.1, 1e-6),
                         bound=kind, rng=gen, options={"blas_threads": None})
@@ -270,7 +306,8 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     def certify(opt, c, seed, theta, slack):
         """A certified bound at (c, θ); keeps the best one."""
         nonlocal best, own
-        db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=slack)
+        with phases("certify"):
+            db = compute_bound(opt, c, mask, kind, delta=delta, rng=gen, v0=seed, target_slack=slack)
         counter.add(opt)
         value = up(db.value + _constant_upper(beta, c0, theta))
         own = min(own, value)
@@ -290,7 +327,8 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         if hint.shape != (m,) or not np.all(np.isfinite(hint)):
             raise ValueError(f"`theta_hint` must be a finite array of shape ({m},).")
         closed = getattr(problem, "closed_form_bound", None)
-        value = closed(hint) if closed is not None else None
+        with phases("hint"):
+            value = closed(hint) if closed is not None else None
         if value is not None:
             best = (float(value), "rigorous", 0.0, None, hint.copy())
         else:
@@ -301,22 +339,24 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             message = f"decided: the hinted multipliers' certified upper bound {best[0]:.6g} < {stop_below:g}"
     while status is None:
         it += 1
-        V = lbfgs_maximise_rows(value_grad_factory(mu, rho), V, mask, inner_iters)
+        with phases("inner"):
+            V = lbfgs_maximise_rows(value_grad_factory(mu, rho), V, mask, inner_iters)
         g = ghat(V)
         mu = w_of(g, mu, rho)
         theta = mu / scale
         viol_vec = np.where(equality, np.abs(g), np.maximum(-g, 0.0))
         viol = float(np.max(viol_vec, initial=0.0))
         lower = float(problem.objective_value(V))
-        # dual point from the primal for M(θ)
-        opt = as_operator(problem.operator(theta), check=False)
-        G = opt.matmat(V)
-        c, _ = dual_from_primal(mask, G, V)
-        seed = V if u is None else np.hstack([V, u])
-        # the per-round estimate only steers the method: a small block warm-started from the last top vector
-        est = lanczos(ShiftedOperator(opt, c), n, k=1, block_size=min(n, 2), v0=V[:, :1] if u is None else u,
-                      tol=1e-6, maxiter=int(opts.get("estimate_steps", 60)), rng=gen,
-                      value_tol=1e-6 * max(1.0, abs(lower)) / n)
+        with phases("estimate"):
+            # dual point from the primal for M(θ)
+            opt = as_operator(problem.operator(theta), check=False)
+            G = opt.matmat(V)
+            c, _ = dual_from_primal(mask, G, V)
+            seed = V if u is None else np.hstack([V, u])
+            # the per-round estimate only steers the method: a small block warm-started from the last top vector
+            est = lanczos(ShiftedOperator(opt, c), n, k=1, block_size=min(n, 2), v0=V[:, :1] if u is None else u,
+                          tol=1e-6, maxiter=int(opts.get("estimate_steps", 60)), rng=gen,
+                          value_tol=1e-6 * max(1.0, abs(lower)) / n)
         counter.add(opt)
         u = est.vectors
         const = _constant_upper(beta, c0, theta)
@@ -393,5 +433,5 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     return LagrangianResult(
         lower=lower, upper=upper, gap=gap, violation=viol, dual=c_best, theta=theta_best, factor=V, status=status,
         message=message, bound_kind=bkind, failure_probability=fp, decision=decision, n_matvec=counter.n,
-        n_iter=it, time=elapsed, history=history,
+        n_iter=it, time=elapsed, history=history, phases=phases.total(elapsed),
     )

@@ -43,6 +43,7 @@ import numpy as np
 import pytest
 
 import certifiers
+import sdpsolve
 from certifiers import Conv2d, ReLUNetwork, confirm_witness, from_npz, from_torch, get_certifier, strong_attack
 from certifiers._attacks import pgd_attack
 from certifiers._base import input_box
@@ -365,6 +366,45 @@ def test_sdpcert_with_sparse_conv_layers(monkeypatch):
     others = np.ones(Bc.shape, dtype=bool)
     others[np.arange(len(y)), y] = False
     assert np.any(Bc[others] < 0) and np.any(Bc[others] > 0), "the batch must include certified and open targets"
+
+
+@pytest.mark.parametrize("sparse_convs", [False, True])
+def test_sdpcert_matrix_factored_in_its_envelope(monkeypatch, sparse_convs):
+    """Oracles: to_dense's matrix (entry for entry) and eigvalsh. M(θ) of a CNN is arrow plus block tridiagonal
+    with local blocks: its envelope plan borders row 0, the rigorous proof runs in the envelope, proves a t no
+    smaller than λ_max(M(θ)) and refuses one just below it; an MLP's dense cross blocks keep the dense path."""
+    import certifiers._network as network_module
+    from certifiers import SDPCertInstance
+    from sdpsolve._cholesky import materialise
+    from sdpsolve._operator import as_operator
+
+    if sparse_convs:
+        monkeypatch.setattr(network_module, "SPARSE_MIN_ENTRIES", 1)
+    cnn = _cnn_a(0)
+    X, _ = _batch(cnn, 7, n=1)
+    inst = SDPCertInstance(cnn, X[0], 0.05, label=int(cnn.predict(X)[0]), target=2, bounds="crown", triangle=True)
+    rng = np.random.default_rng(1)
+    theta = np.abs(rng.standard_normal(inst.m))
+    op = inst.operator(theta)
+    B, err = op.to_dense()
+    S, err_s = op.to_sparse()
+    assert err_s == err and np.array_equal(S.toarray(), B)
+    plan = op.sparse_plan()
+    assert plan.border >= 1 and 0 in plan.perm[inst.n - plan.border :]
+    rm = materialise(as_operator(op))
+    assert rm.structure == "envelope" and rm.err == err
+    lmax = float(np.linalg.eigvalsh(B)[-1])
+    proof = sdpsolve.prove_lambda_max(op, estimate=lmax)
+    assert proof.factorisation == "envelope"
+    assert lmax <= proof.t <= lmax + 1e-9 * (1 + abs(lmax)) + 2 * err
+    assert not rm.proves(np.zeros(inst.n), lmax - 1e-8 * (1 + abs(lmax)))[0]
+    mlp = ReLUNetwork([np.random.default_rng(2).standard_normal((20, 30)), np.ones((3, 20))], [np.zeros(20),
+                                                                                            np.zeros(3)])
+    x = np.random.default_rng(3).random(30)
+    inst2 = SDPCertInstance(mlp, x, 0.5, label=int(mlp.predict(x[None])[0]), target=(int(mlp.predict(x[None])[0]) + 1)
+                            % 3)
+    op2 = inst2.operator(np.abs(rng.standard_normal(inst2.m)))
+    assert materialise(as_operator(op2)).structure == "dense"
 
 
 # ---------------------------------------------------------------------------------------------------------

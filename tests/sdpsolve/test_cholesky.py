@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 import sdpsolve
 from sdpsolve._bounds import rigorous_lambda_max_upper
-from sdpsolve._cholesky import DenseRump, EnvelopeRump, envelope, materialise
+from sdpsolve._cholesky import DenseRump, EnvelopeRump, envelope, envelope_plan, materialise
 from sdpsolve._operator import as_operator
 
 
@@ -158,3 +158,95 @@ def test_solve_maxcut_on_a_torus_is_rigorous_beyond_rigorous_max_n():
     with pytest.warns(UserWarning, match="probabilistic"):
         prob = sdpsolve.solve(M.toarray(), equal="all", rng=0, options={"rigorous_max_n": 50})
     assert prob.bound_kind == "probabilistic"
+
+
+def star_laplacian(n: int) -> sp.csr_matrix:
+    """K_{1,n−1}: eigenvalues 0, 1 (n − 2 times) and n."""
+    hub = np.zeros(n - 1, dtype=np.int64)
+    A = sp.coo_matrix((np.ones(n - 1), (hub, np.arange(1, n))), shape=(n, n))
+    A = (A + A.T).tocsr()
+    return (sp.diags(np.asarray(A.sum(axis=1)).ravel()) - A).tocsr()
+
+
+def arrow_block_tridiagonal(sizes, rng, density=0.3) -> np.ndarray:
+    """Row/column 0 full, one random sparse cross block between consecutive layers (SDP-cert's M(θ) shape)."""
+    n = 1 + sum(sizes)
+    off = np.cumsum([1, *sizes])
+    B = np.zeros((n, n))
+    B[0, 1:] = B[1:, 0] = rng.standard_normal(n - 1)
+    B[np.diag_indices(n)] = rng.standard_normal(n)
+    for i in range(len(sizes) - 1):
+        C = rng.standard_normal((sizes[i + 1], sizes[i])) * (rng.random((sizes[i + 1], sizes[i])) < density)
+        B[off[i + 1] : off[i + 2], off[i] : off[i + 1]] = C
+        B[off[i] : off[i + 1], off[i + 1] : off[i + 2]] = C.T
+    return B
+
+
+@pytest.mark.parametrize("n", [6, 50, 400])
+def test_star_hub_goes_to_the_border_closed_form(n):
+    """The star's hub would make the plain envelope dense; bordered, the band is 0 and λ_max = n is proved to a
+    hair, never below it."""
+    L = star_laplacian(n)
+    plan = envelope_plan(L)
+    assert plan.border >= 1 and plan.bandwidth == 0
+    rm = EnvelopeRump(L, perm=plan.perm, border=plan.border)
+    c = np.zeros(n)
+    assert not rm.proves(c, n * (1 - 1e-12))[0]
+    t, _ = rigorous_lambda_max_upper(rm, c, float(n))
+    assert n <= t <= n * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bordered_envelope_agrees_with_mpmath_and_dense(seed):
+    """Arrow plus block tridiagonal (the lifted network's matrix): the plan borders row 0; the bordered test
+    refuses λ_max − margin (60-digit mpmath), proves t ≥ λ_max, and is never looser than the dense test."""
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(seed)
+    B = arrow_block_tridiagonal([7, 9, 8, 6], rng)
+    n = B.shape[0]
+    c = rng.standard_normal(n)
+    with mpmath.workdps(60):
+        Bm = mpmath.matrix(B.tolist())
+        for i in range(n):
+            Bm[i, i] -= mpmath.mpf(float(c[i]))
+        lmax = max(mpmath.eigsy(Bm, eigvals_only=True))
+    est = float(lmax)
+    plan = envelope_plan(sp.csr_matrix(B))
+    assert plan.border >= 1 and 0 in plan.perm[n - plan.border :]
+    env = EnvelopeRump(sp.csr_matrix(B), perm=plan.perm, border=plan.border)
+    dense = DenseRump(B)
+    for rm in (env, dense):
+        assert not rm.proves(c, est - 1e-9 * (1 + abs(est)))[0], f"seed {seed}: {rm.structure} unsound"
+    t_env, _ = rigorous_lambda_max_upper(env, c, est)
+    t_dense, _ = rigorous_lambda_max_upper(dense, c, est)
+    assert mpmath.mpf(t_env) >= lmax and mpmath.mpf(t_dense) >= lmax
+    assert t_env <= t_dense + 1e-15 * (1 + abs(est))
+
+
+@pytest.mark.parametrize("border", [0, 1, 5])
+def test_bordered_factor_solves_the_shifted_system(border):
+    """The factor handed to shift-and-invert solves (tI − B + diag c − sI) X = Y, for 1-D and 2-D Y, with any
+    border size (including one chosen by hand: every order is valid)."""
+    rng = np.random.default_rng(border)
+    B = arrow_block_tridiagonal([12, 10, 9], rng)
+    n = B.shape[0]
+    perm = rng.permutation(n)
+    rm = EnvelopeRump(sp.csr_matrix(B), perm=perm, border=border)
+    c = rng.standard_normal(n)
+    t = float(np.linalg.eigvalsh(B - np.diag(c))[-1]) + 1.0
+    ok, solve = rm.proves(c, t)
+    assert ok
+    A = t * np.eye(n) - B + np.diag(c)
+    for Y in (rng.standard_normal(n), rng.standard_normal((n, 3))):
+        X = solve(Y)
+        assert X.shape == Y.shape
+        assert np.allclose(A @ X, Y, atol=1e-9)
+    assert not rm.proves(c, t - 1.5)[0]
+
+
+def test_envelope_rump_rejects_bad_orders():
+    B = star_laplacian(5)
+    with pytest.raises(ValueError, match="permutation"):
+        EnvelopeRump(B, perm=np.array([0, 1, 2, 3, 3]))
+    with pytest.raises(ValueError, match="border"):
+        EnvelopeRump(B, perm=np.arange(5), border=6)

@@ -580,13 +580,42 @@ def cnn_rigorous_table() -> str:
     return "\n".join(out)
 
 
+def sdpcert_profile_table(name: str = "sdpcert_profile.json") -> str:
+    d = _load(name)
+    if not d or not d.get("rows"):
+        return "_not run yet: `.venv/bin/python bench/sdpcert_profile.py`_"
+    out = [f"Command: `.venv/bin/python {d['command'].strip()}` (sdp-cert `{d['options']}`, one thread; "
+           "CVXPY + Clarabel with its default tolerances on the same SDP, the whole `Problem.solve` timed). "
+           f"Machine: {_machine(d['machine'], at_end=True)}, {d['date']}, code {d.get('commit') or '?'}. "
+           "Phases in % of sdp-cert's time: interior-point start / L-BFGS rounds on V / per-round Lanczos "
+           "estimate / certified bounds "
+           "(Lanczos + Cholesky) / inner `solve` of SDP(M(θ)) / the rest. \"upper − Clarabel\": sdp-cert's "
+           "rigorous upper bound minus Clarabel's value, relative.", "",
+           "| instance | n | rows | sdp-cert (s) | rounds | gap reached | phases (%) | Clarabel (s) | upper − Clarabel "
+           "| sdp-cert / Clarabel |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        ph = r.get("phases") or {}
+        pct = " / ".join(f"{100 * ph.get(k, 0.0) / max(r['time'], 1e-12):.0f}"
+                         for k in ("ipm", "inner", "estimate", "certify", "inner_solve", "other"))
+        cl = r.get("clarabel")
+        ctime = f"{cl['time']:.2f}" if cl else "–"
+        diff = f"{r['upper_minus_clarabel']:.1e}" if cl else "–"
+        ratio = f"{r['time'] / cl['time']:.2f}" if cl else "–"
+        out.append(f"| {r['instance']} | {r['n']:,} | {r['m']:,} | {r['time']:.2f} | {r['rounds']} | {r['gap']:.1e} "
+                   f"({r['status']}) | {pct} | {ctime} | {diff} | {ratio} |")
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
             "throughput": throughput_table, "dask-overhead": dask_overhead_table,
             "dask-busy": dask_busy_table, "dask-runs": dask_runs_table, "unclipped": unclipped_table,
             "ceiling": ceiling_table, "maxcut": maxcut_table,
             "verify": verify_table, "cnn": cnn_table,
-            "sdpcert-test-set": sdpcert_test_set_table, "cnn-rigorous": cnn_rigorous_table}
+            "sdpcert-test-set": sdpcert_test_set_table, "cnn-rigorous": cnn_rigorous_table,
+            "sdpcert-profile": sdpcert_profile_table,
+            "sdpcert-profile-before": lambda: sdpcert_profile_table("sdpcert_profile_before.json")}
 
 
 def render(text: str) -> str:

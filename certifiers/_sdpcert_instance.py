@@ -723,6 +723,35 @@ class SDPCertInstance:
                 out.append((A, float(gvec[0])))
         return out
 
+    def row_factors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(Fa, Fb, beta)``, each row in factored form: g_k(P) = a_kᵀ P b_k + β_k for every P with P_00 = 1.
+
+        A linear row E[gᵀẑ] ≥ 0 is e_0ᵀ P g (a = e_0, b = g, β = 0); a complementarity row E[(uᵀẑ)((u − v)ᵀẑ)]
+        = 0 is uᵀ P (u − v) (β = 0). Dense n × m arrays (for the interior-point path at small n).
+        """
+        Fa = np.zeros((self.n, self.m))
+        Fb = np.zeros((self.n, self.m))
+        row = 0
+        for blk in self.row_blocks:
+            st = self._steps[blk.layer]
+            for k in blk.neurons:
+                u, v = self._affine_forms(blk.layer, int(k))
+                if blk.kind == "complementarity":
+                    Fa[:, row], Fb[:, row] = u, u - v
+                else:
+                    if blk.kind == "nonneg":
+                        g = u
+                    elif blk.kind in ("geq_affine", "eq_affine"):
+                        g = u - v
+                    elif blk.kind == "triangle":
+                        g = st.slope[k] * v - u
+                        g[0] -= st.slope[k] * st.lhat[k]
+                    else:  # inactive
+                        g = -v
+                    Fa[0, row], Fb[:, row] = 1.0, g
+                row += 1
+        return Fa, Fb, np.zeros(self.m)
+
     def dense_objective(self) -> tuple[np.ndarray, float]:
         """(M0, c0) dense, with c0 = c_0 + cᵀa_L (tests only)."""
         M0 = np.zeros((self.n, self.n))

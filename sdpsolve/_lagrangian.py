@@ -26,6 +26,7 @@ from ._bounds import BOUND_KINDS, RIGOROUS_MAX_N, ShiftedOperator, bound_value_e
 from ._cholesky import envelope_preferred
 from ._eigen import lanczos
 from ._errors import NotConvergedWarning
+from ._lagrangian_ipm import lagrangian_ipm
 from ._lagrangian_problem import LagrangianProblem, project_multipliers
 from ._lowrank import lbfgs_maximise_rows
 from ._method import dual_from_primal
@@ -50,7 +51,8 @@ class LagrangianResult:
     the rows are relaxed by the violations g_k⁻, priced by the current multipliers): an estimate, which only
     ends the search; it never enters ``upper``. ``dual`` is the diagonal c of the best bound, None when that
     bound is the problem's ``closed_form_bound`` at ``theta_hint``. ``phases``: seconds spent in each part of
-    the run: "inner" (the L-BFGS rounds on V), "estimate" (the per-round Lanczos estimate and the dual point),
+    the run: "ipm" (the interior-point start at small n), "inner" (the L-BFGS rounds on V), "estimate" (the
+    per-round Lanczos estimate and the dual point),
     "certify" (certified bounds at (c, θ): Lanczos and Cholesky tests), "inner_solve" (``sdpsolve.solve`` of
     SDP(M(θ)) at certification points), "hint" (the hinted multipliers' bound) and "other" (the rest: row
     values, multiplier updates, bookkeeping).
@@ -96,14 +98,22 @@ LAGRANGIAN_OPTIONS = {
     "estimate_steps": "block-Lanczos steps of the per-round estimate of λ_max (default 60)",
     "inner_solve": "at certification points also bound h(θ) = SDP(M(θ)) + const(θ) with sdpsolve.solve (default True)",
     "blas_threads": "BLAS threads during the solve (default 1)",
+    "ipm_max_n": "largest n solved first by the dense interior-point method when the problem offers "
+                 "row_factors() and n + m <= 3000 (default: 300 when stop_below/stop_above ask for a decision, "
+                 "where the augmented Lagrangian often decides in a few rounds; 1500 otherwise; 0 turns it off)",
+    "ipm_tol": "relative gap and infeasibility the interior-point method aims at (default 1e-8)",
 }
+
+
+#: the interior-point start keeps about ten (n + m)² arrays: at most 3000 rows (diagonal ones included)
+IPM_MAX_ROWS = 3000
 
 
 class _Phases:
     """Seconds per phase of a run (``with phases("name"): ...``)."""
 
     def __init__(self):
-        self.seconds = dict.fromkeys(("inner", "estimate", "certify", "inner_solve", "hint"), 0.0)
+        self.seconds = dict.fromkeys(("ipm", "inner", "estimate", "certify", "inner_solve", "hint"), 0.0)
         self._name = None
 
     def __call__(self, name):
@@ -130,6 +140,23 @@ class _Counted:
     def add(self, op):
         self.n += op.n_matvec
         op.n_matvec = 0
+
+
+def _checked_row_factors(factors, n: int, m: int):
+    """``row_factors()``'s (Fa, Fb, β): Fa dense or scipy.sparse, Fb dense (n × m), β (m,); clear errors."""
+    import scipy.sparse as sp
+
+    try:
+        Fa, Fb, rbeta = factors
+    except (TypeError, ValueError):
+        raise ValueError("`problem.row_factors()` must return (Fa, Fb, beta).") from None
+    Fa = sp.csc_matrix(Fa, dtype=np.float64) if sp.issparse(Fa) else np.asarray(Fa, dtype=np.float64)
+    Fb = Fb.toarray() if sp.issparse(Fb) else np.asarray(Fb, dtype=np.float64)
+    rbeta = np.asarray(rbeta, dtype=np.float64)
+    if Fa.shape != (n, m) or Fb.shape != (n, m) or rbeta.shape != (m,):
+        raise ValueError(f"`problem.row_factors()` must return Fa and Fb of shape ({n}, {m}) and beta of shape "
+                         f"({m},); got {Fa.shape}, {Fb.shape} and {rbeta.shape}.")
+    return Fa, Fb, rbeta
 
 
 def _envelope_fits(op, n: int) -> bool:
@@ -337,6 +364,60 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         if stop_below is not None and best[0] < stop_below:
             status, decision = Status.CONVERGED, "below"
             message = f"decided: the hinted multipliers' certified upper bound {best[0]:.6g} < {stop_below:g}"
+    deciding = stop_below is not None or stop_above is not None
+    ipm_max_n = int(opts.get("ipm_max_n", 300 if deciding else 1500))
+    if status is None and m > 0 and n <= ipm_max_n and n + m <= IPM_MAX_ROWS and hasattr(problem, "row_factors"):
+        # small n: a dense interior-point method finds near-optimal multipliers in a few dozen cheap steps;
+        # they are certified like any iterate, and the augmented Lagrangian goes on from them if needed
+        with phases("ipm"):
+            Fa, Fb, rbeta = _checked_row_factors(problem.row_factors(), n, m)
+            M0d = op0.to_dense()[0]
+            ipm = lagrangian_ipm(M0d, c0, Fa, Fb / scale, rbeta / scale, equality, mask,
+                                 tol=float(opts.get("ipm_tol", 1e-8)))
+            theta = project_multipliers(ipm.theta / scale, equality)
+            mu = theta * scale
+            lam, Q = np.linalg.eigh(0.5 * (ipm.X + ipm.X.T))
+            keep = lam > 1e-12 * max(float(lam[-1]), 1e-300)
+            Vf = Q[:, keep][:, ::-1] * np.sqrt(lam[keep][::-1])
+            # the factor's rows into the unit ball, onto the sphere on E (the interior point is feasible only
+            # up to its tolerance); lower and violation below are those of this factor
+            norms = np.linalg.norm(Vf, axis=1)
+            Vf = Vf / np.where(mask, np.maximum(norms, 1e-300), np.maximum(norms, 1.0))[:, None]
+            opt = as_operator(problem.operator(theta), check=False)
+            c, _ = dual_from_primal(mask, opt.matmat(Vf), Vf)
+            counter.add(opt)
+            g = ghat(Vf)
+            viol_vec = np.where(equality, np.abs(g), np.maximum(-g, 0.0))
+            viol = float(np.max(viol_vec, initial=0.0))
+            lower = float(problem.objective_value(Vf))
+        if kind != "estimate":
+            certify(opt, c, Vf[:, : min(r, Vf.shape[1])], theta, 0.25 * monitor.target(lower))
+        else:
+            est = lanczos(ShiftedOperator(opt, c), n, k=1, block_size=min(n, 2), v0=Vf[:, :1], tol=1e-8,
+                          maxiter=200, rng=gen)
+            best = (bound_value_estimate(c, float(est.values[0]), mask) + _constant_upper(beta, c0, theta),
+                    "estimate", float("nan"), c, theta.copy())
+        history.append({"iteration": 0, "lower": lower, "violation": viol, "upper_estimate": ipm.dual,
+                        "upper_certified": best[0] if kind != "estimate" else None, "rho": None,
+                        "time": monitor.elapsed(), "ipm": ipm.message})
+        priced = lower - float(np.sum(np.abs(mu) * viol_vec))
+        if stop_below is not None and best[0] < stop_below:
+            status, decision = Status.CONVERGED, "below"
+            message = f"decided: certified upper bound {best[0]:.6g} < {stop_below:g} (interior-point start)"
+        elif stop_above is not None and viol <= decide_viol and priced > stop_above:
+            status, decision = Status.CONVERGED, "above"
+            message = (f"decided: primal value {lower:.6g} (priced violation: {priced:.6g}) > {stop_above:g} with "
+                       f"violation {viol:.1e} (interior-point start; the relaxation cannot certify)")
+        elif viol <= viol_tol and monitor.within_tolerance(lower, best[0]):
+            status = Status.CONVERGED
+            message = f"gap {monitor.relative_gap(lower, best[0]):.2e} within tolerance (interior-point start)"
+        if status is not None:
+            V = Vf
+        else:
+            # warm start of the augmented Lagrangian: the leading r columns of the interior-point factor
+            Vr = Vf[:, :r] if Vf.shape[1] >= r else np.hstack([Vf, np.zeros((n, r - Vf.shape[1]))])
+            norms = np.linalg.norm(Vr, axis=1)
+            V = Vr / np.where(mask, np.maximum(norms, 1e-300), np.maximum(norms, 1.0))[:, None]
     while status is None:
         it += 1
         with phases("inner"):

@@ -55,6 +55,11 @@ class LagrangianProblem(Protocol):
         A problem may offer this: a proved upper bound on the optimum from the multipliers θ alone (say, when
         M(θ) has a structure whose SDP value is known in closed form), or None when it has none for this θ.
         :func:`sdpsolve.solve_lagrangian` calls it once, on ``theta_hint``; the problem answers for its soundness.
+    row_factors() -> (Fa, Fb, beta), optional
+        The rows in factored form, g_k(P) = a_kᵀ P b_k + β_k for every symmetric P with P_ii = 1 on E (a_k, b_k
+        the columns of the n × m arrays Fa, Fb). With it, problems of n ≤ ``options["ipm_max_n"]`` are first
+        solved by a dense interior-point method (:mod:`sdpsolve._lagrangian_ipm`) whose multipliers are then
+        certified like any other iterate; the form only steers the method, never the bound.
     """
 
     n: int

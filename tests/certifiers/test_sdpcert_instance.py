@@ -177,6 +177,30 @@ def test_operator_matches_dense_rows_and_is_symmetric(problem, triangle, bounds,
 @given(
     perturbation_problems(relu_networks(min_hidden_layers=1, max_hidden_layers=3)),
     st.booleans(),
+    st.sampled_from(["tight", "paper"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_row_factors_match_the_dense_rows_where_p00_is_one(problem, triangle, relaxation, seed):
+    """Oracle: <A_k, P> + β_k from the dense rows, for P = V Vᵀ with V's row 0 on the unit sphere (P_00 = 1,
+    the only P the factored form speaks for)."""
+    net, x, eps, y, j = net_problem(problem)
+    inst = SDPCertInstance(net, x, eps, y, j, triangle=triangle, relaxation=relaxation)
+    rng = np.random.default_rng(seed)
+    V = rng.standard_normal((inst.n, 3))
+    V[0] /= np.linalg.norm(V[0])
+    P = V @ V.T
+    Fa, Fb, beta = inst.row_factors()
+    assert Fa.shape == Fb.shape == (inst.n, inst.m) and beta.shape == (inst.m,)
+    got = np.einsum("ik,ij,jk->k", Fa, P, Fb) + beta
+    rows = inst.dense_constraint_matrices()
+    expect = np.array([np.sum(A * P) + b for A, b in rows])
+    scale = 1.0 + np.abs(P).max() * max([np.abs(A).sum() + abs(b) for A, b in rows], default=1.0)
+    np.testing.assert_allclose(got, expect, rtol=0, atol=1e-12 * scale)
+
+
+@given(
+    perturbation_problems(relu_networks(min_hidden_layers=1, max_hidden_layers=3)),
+    st.booleans(),
     st.integers(1, 4),
     st.integers(0, 2**32 - 1),
 )

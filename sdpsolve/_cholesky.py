@@ -258,6 +258,15 @@ class EnvelopePlan:
     def order(self) -> tuple[np.ndarray, int]:
         return self.perm, self.border
 
+    @classmethod
+    def of(cls, perm: np.ndarray, border: int, bandwidth: int) -> EnvelopePlan:
+        """The plan of an order, with the flops (band m b², forward substitution 2 m b k, Schur complement m k²,
+        its Cholesky k³/3) and memory (band, border rows, Schur complement) of one factorisation."""
+        n, k, b = len(perm), int(border), int(bandwidth)
+        m = n - k
+        flops = m * (b + 1.0) ** 2 + 2.0 * m * b * k + m * k * k + k ** 3 / 3.0
+        return cls(np.asarray(perm, dtype=np.int64), k, b, flops, 16 * m * (b + 1) + 16 * m * k + 16 * k * k)
+
 
 def envelope_plan(A: sp.spmatrix) -> EnvelopePlan:
     """The cheapest envelope order of the sparse symmetric ``A``: its k densest rows last and reverse
@@ -301,10 +310,9 @@ def envelope_plan(A: sp.spmatrix) -> EnvelopePlan:
         L = sp.tril(pattern[inner][:, inner], k=-1, format="csr")
         L.sort_indices()
         b = int(envelope(L).max(initial=0))
-        flops = m * (b + 1.0) ** 2 + 2.0 * m * b * k + m * k * k + k ** 3 / 3.0
-        memory = 16 * m * (b + 1) + 16 * m * k + 16 * k * k
-        if best is None or flops < best.flops:
-            best = EnvelopePlan(perm, k, b, flops, memory)
+        plan = EnvelopePlan.of(perm, k, b)
+        if best is None or plan.flops < best.flops:
+            best = plan
         elif m * k * k > best.flops:
             break  # the border's own cost already exceeds the best plan's
     return best

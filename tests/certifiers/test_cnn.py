@@ -374,12 +374,14 @@ def test_sdpcert_matrix_factored_in_its_envelope(monkeypatch, sparse_convs):
     with local blocks: its envelope plan borders row 0, the rigorous proof runs in the envelope, proves a t no
     smaller than λ_max(M(θ)) and refuses one just below it; an MLP's dense cross blocks keep the dense path."""
     import certifiers._network as network_module
+    import certifiers._sdpcert_instance as instance_module
     from certifiers import SDPCertInstance
     from sdpsolve._cholesky import materialise
     from sdpsolve._operator import as_operator
 
     if sparse_convs:
         monkeypatch.setattr(network_module, "SPARSE_MIN_ENTRIES", 1)
+    monkeypatch.setattr(instance_module, "ENVELOPE_SEARCH_MIN_N", 0)  # search an order at this small n too
     cnn = _cnn_a(0)
     X, _ = _batch(cnn, 7, n=1)
     inst = SDPCertInstance(cnn, X[0], 0.05, label=int(cnn.predict(X)[0]), target=2, bounds="crown", triangle=True)

@@ -601,9 +601,35 @@ def sdpcert_profile_table(name: str = "sdpcert_profile.json") -> str:
         cl = r.get("clarabel")
         ctime = f"{cl['time']:.2f}" if cl else "–"
         diff = f"{r['upper_minus_clarabel']:.1e}" if cl else "–"
-        ratio = f"{r['time'] / cl['time']:.2f}" if cl else "–"
+        ratio = "–"
+        if cl:
+            q = r["time"] / cl["time"]
+            ratio = f"{q:.2f}" if q >= 1 else f"1/{1 / q:,.0f}"
         out.append(f"| {r['instance']} | {r['n']:,} | {r['m']:,} | {r['time']:.2f} | {r['rounds']} | {r['gap']:.1e} "
                    f"({r['status']}) | {pct} | {ctime} | {diff} | {ratio} |")
+    return "\n".join(out)
+
+
+def attack_vs_autoattack_table() -> str:
+    d = _load("attack_vs_autoattack.json")
+    if not d or not d.get("nets"):
+        return "_not run yet: `.venv/bin/python bench/attack_vs_autoattack.py --autoattack-src PATH`_"
+    out = [f"Command: `.venv/bin/python {d['command'].strip()}` (first {d['count']} MNIST test images, ε = "
+           f"{d['eps']}; ours: `{d['ours']}`, float64; peer: {d['peer']}, `version=\"standard\"` (APGD-CE, "
+           "APGD-T, FAB-T, Square), float32, its points projected into the exact ε-ball ∩ [0, 1]; a counterexample "
+           "counts only when a float64 forward pass confirms it (`confirm_witness`); one thread each). Machine: "
+           f"{_machine(d['machine'], at_end=True)}, {d['date']}, code {d.get('commit') or '?'}.", "",
+           "| network | correctly classified | strong attack: found | AutoAttack: found | found only by ours "
+           "| found only by AutoAttack | s per image: ours / AutoAttack |",
+           "|---|---|---|---|---|---|---|"]
+    for name, r in d["nets"].items():
+        n = d["count"]
+        if "peer_found" in r:
+            peer, only_o, only_p = r["peer_found"], len(r["only_ours"]), len(r["only_peer"])
+            times = f"{r['ours_seconds'] / n:.3f} / {r['peer_seconds'] / n:.3f}"
+        else:
+            peer, only_o, only_p, times = "not run", "–", "–", f"{r['ours_seconds'] / n:.3f} / –"
+        out.append(f"| {name} | {r['clean_correct']} | {r['ours_found']} | {peer} | {only_o} | {only_p} | {times} |")
     return "\n".join(out)
 
 
@@ -615,7 +641,8 @@ SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solve
             "verify": verify_table, "cnn": cnn_table,
             "sdpcert-test-set": sdpcert_test_set_table, "cnn-rigorous": cnn_rigorous_table,
             "sdpcert-profile": sdpcert_profile_table,
-            "sdpcert-profile-before": lambda: sdpcert_profile_table("sdpcert_profile_before.json")}
+            "sdpcert-profile-before": lambda: sdpcert_profile_table("sdpcert_profile_before.json"),
+            "attack-vs-autoattack": attack_vs_autoattack_table}
 
 
 def render(text: str) -> str:

@@ -372,8 +372,9 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         with phases("ipm"):
             Fa, Fb, rbeta = _checked_row_factors(problem.row_factors(), n, m)
             M0d = op0.to_dense()[0]
+            left = None if time_limit is None else max(0.0, time_limit - monitor.elapsed())
             ipm = lagrangian_ipm(M0d, c0, Fa, Fb / scale, rbeta / scale, equality, mask,
-                                 tol=float(opts.get("ipm_tol", 1e-8)))
+                                 tol=float(opts.get("ipm_tol", 1e-8)), time_limit=left)
             theta = project_multipliers(ipm.theta / scale, equality)
             mu = theta * scale
             lam, Q = np.linalg.eigh(0.5 * (ipm.X + ipm.X.T))

@@ -20,6 +20,7 @@ certified from them by the usual rigorous (or probabilistic) test, so nothing he
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,12 +143,15 @@ class _Newton:
 
 
 def lagrangian_ipm(M0: np.ndarray, c0: float, Fa: np.ndarray, Fb: np.ndarray, beta: np.ndarray,
-                   equality: np.ndarray, mask: np.ndarray, *, tol: float = 1e-7, max_iter: int = 80) -> IPMResult:
+                   equality: np.ndarray, mask: np.ndarray, *, tol: float = 1e-7, max_iter: int = 80,
+                   time_limit: float | None = None) -> IPMResult:
     """Solve the problem above (rows g_k(P) = a_kᵀ P b_k + β_k, a_k = Fa[:, k], b_k = Fb[:, k]).
 
     ``equality`` marks the equality rows, ``mask`` the set E. Rows should be scaled to comparable norms. Never
-    raises on numerical trouble: it stops and returns the best iterate so far with ``converged=False``.
+    raises on numerical trouble: it stops and returns the best iterate so far with ``converged=False`` (also
+    after ``time_limit`` seconds).
     """
+    start = time.perf_counter()
     n, m = Fa.shape
     M0 = 0.5 * (M0 + M0.T)
     # F = [I, Fa], G = [I, Fb]: q = n + m constraints A_i = sym(f_i g_iᵀ). Fa is kept sparse (a network's rows
@@ -217,6 +221,9 @@ def lagrangian_ipm(M0: np.ndarray, c0: float, Fa: np.ndarray, Fb: np.ndarray, be
             best = (max(gap, pinf, dinf), y.copy(), X.copy(), pobj, dobj)
         if gap < tol and pinf < tol and dinf < tol:
             converged, message = True, f"converged in {it - 1} iterations"
+            break
+        if time_limit is not None and time.perf_counter() - start > time_limit:
+            message = f"time limit {time_limit:.3g} s after {it - 1} iterations"
             break
         try:
             LZ = np.linalg.cholesky(Z)

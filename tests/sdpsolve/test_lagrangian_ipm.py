@@ -128,3 +128,16 @@ def test_bad_row_factors_are_refused():
     bad = FactoredProblem(M0, Fa, Fb, beta, equality=equality, equal=equal, c0=c0, factors=(Fa, Fb))
     with pytest.raises(ValueError, match="row_factors"):
         solve_lagrangian(bad, rng=0)
+
+
+def test_interior_point_start_respects_the_time_limit():
+    """A time limit shorter than the interior-point method: it stops, and the bound reported is certified."""
+    M0, Fa, Fb, beta, equality, equal, c0 = factored_data(9, 12, 8, 1)
+    opt = oracle(M0, Fa, Fb, beta, equality, equal, c0)
+    mask = np.isin(np.arange(12), equal)
+    res = lagrangian_ipm(M0, c0, Fa, Fb, beta, equality, mask, tol=1e-9, time_limit=0.0)
+    assert not res.converged and "time limit" in res.message
+    prob = FactoredProblem(M0, Fa, Fb, beta, equality=equality, equal=equal, c0=c0)
+    with pytest.warns(UserWarning):
+        out = solve_lagrangian(prob, rtol=1e-12, time_limit=1e-3, rng=0)
+    assert out.upper >= opt - 1e-7 * max(1.0, abs(opt)) and out.bound_kind == "rigorous"

@@ -543,11 +543,12 @@ def sdpcert_test_set_table() -> str:
            "|---|---|---|---|---|---|---|---|"]
     total = 0.0
     for net, r in d["nets"].items():
-        total += r["wall"]
+        total += r.get("wall_total", r["wall"])
         e = r.get("earlier")
         before = (f"{e['n']}: {100 * e['certified_error_now']:.1f}% / {100 * e['certified_error_before']:.1f}%"
                   if e and e.get("certified_error_now") is not None else "–")
-        wall = f"{r['wall'] / 60:.1f} min" + (" (resumed)" if r.get("resumed") else "")
+        wall = f"{r.get('wall_total', r['wall']) / 60:.1f} min" + (
+            f" ({r['runs']} runs)" if r.get("runs", 1) > 1 else " (resumed)" if r.get("resumed") else "")
         out.append(f"| {net} | {r['n']} | {wall} | {r['time_median']:.2f} / {r['time_p90']:.1f} / {r['time_mean']:.2f} "
                    f"| {100 * r['certified_error']:.1f}% | {100 * r['clean_error']:.1f}% | {before} "
                    f"| {r.get('commit') or '857aa3f'} |")

@@ -407,8 +407,8 @@ def ceiling_table() -> str:
     return "\n".join(out)
 
 
-def verify_table() -> str:
-    d = _load("verify_paper_nets.json")
+def verify_table(name: str = "verify_paper_nets.json") -> str:
+    d = _load(name)
     if not d or not d.get("nets"):
         return "_not run yet: `.venv/bin/python bench/verify_paper_nets.py`_"
     m = d["machine"]
@@ -643,7 +643,8 @@ SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solve
             "sdpcert-test-set": sdpcert_test_set_table, "cnn-rigorous": cnn_rigorous_table,
             "sdpcert-profile": sdpcert_profile_table,
             "sdpcert-profile-before": lambda: sdpcert_profile_table("sdpcert_profile_before.json"),
-            "attack-vs-autoattack": attack_vs_autoattack_table}
+            "attack-vs-autoattack": attack_vs_autoattack_table,
+            "verify-1000": lambda: verify_table("verify_paper_nets_1000.json")}
 
 
 def render(text: str) -> str:

@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     out = {"command": "bench/verify_paper_nets.py " + " ".join(argv if argv is not None else sys.argv[1:]),
            "machine": machine, "eps": args.eps, "start": args.start, "count": args.count, "timeout": args.timeout,
            "workers": args.workers, "date": time.strftime("%Y-%m-%d %H:%M"), "nets": {}}
-    for net in NETS:
+    for net in args.nets:
         row = summarise(net, args)
         if row is not None:
             out["nets"][net] = row

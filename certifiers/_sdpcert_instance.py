@@ -725,6 +725,19 @@ class SDPCertInstance:
         v[self.offsets[layer] : self.offsets[layer + 1]] = _dense_row(st.Wt, k)
         return u, v
 
+    @staticmethod
+    def _linear_form(kind: str, st, k: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """g of a linear row E[gᵀẑ] ≥ 0 (or = 0) of neuron k, from its affine forms u (z) and v (Wx + b)."""
+        if kind == "nonneg":
+            return u
+        if kind in ("geq_affine", "eq_affine"):
+            return u - v
+        if kind == "triangle":
+            g = st.slope[k] * v - u
+            g[0] -= st.slope[k] * st.lhat[k]
+            return g
+        return -v  # inactive
+
     def dense_constraint_matrices(self) -> list[tuple[np.ndarray, float]]:
         """[(A_k, β_k)] as dense n×n arrays, built row by row from their definitions (tests only).
 
@@ -743,15 +756,7 @@ class SDPCertInstance:
                     A[0, 0] = 0.0
                     out.append((A, beta))
                     continue
-                if blk.kind == "nonneg":
-                    gvec = u
-                elif blk.kind in ("geq_affine", "eq_affine"):
-                    gvec = u - v
-                elif blk.kind == "triangle":
-                    gvec = st.slope[k] * v - u
-                    gvec[0] -= st.slope[k] * st.lhat[k]
-                else:  # inactive
-                    gvec = -v
+                gvec = self._linear_form(blk.kind, st, int(k), u, v)
                 A = np.zeros((self.n, self.n))
                 A[0, 1:] = 0.5 * gvec[1:]
                 A[1:, 0] = 0.5 * gvec[1:]
@@ -774,16 +779,7 @@ class SDPCertInstance:
                 if blk.kind == "complementarity":
                     Fa[:, row], Fb[:, row] = u, u - v
                 else:
-                    if blk.kind == "nonneg":
-                        g = u
-                    elif blk.kind in ("geq_affine", "eq_affine"):
-                        g = u - v
-                    elif blk.kind == "triangle":
-                        g = st.slope[k] * v - u
-                        g[0] -= st.slope[k] * st.lhat[k]
-                    else:  # inactive
-                        g = -v
-                    Fa[0, row], Fb[:, row] = 1.0, g
+                    Fa[0, row], Fb[:, row] = 1.0, self._linear_form(blk.kind, st, int(k), u, v)
                 row += 1
         return Fa, Fb, np.zeros(self.m)
 

@@ -414,7 +414,8 @@ def verify_table(name: str = "verify_paper_nets.json") -> str:
     m = d["machine"]
     out = [f"Command: `.venv/bin/python {d['command']}` (`sdpsolve verify`, ε = {d['eps']}, test images "
            f"{d['start']}–{d['start'] + d['count'] - 1}, {d['timeout']:g} s per input, {d['workers']} processes, one "
-           f"thread each). Machine: {_machine(m, at_end=True)}, {d['date']}. Every witness re-checked by "
+           f"thread each). Machine: {_machine(m, at_end=True)}, {d['date']}"
+           + (f", code {d['commit']}" if d.get("commit") else "") + ". Every witness re-checked by "
            "`certifiers.confirm_witness`.", "",
            "| network | inputs | verified | falsified (witnesses confirmed) | unknown | robust error in "
            "| decided by | s per input: median / p90 / total |",

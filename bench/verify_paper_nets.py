@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._machine import cpu_model  # noqa: E402
+from bench._machine import code_commit, cpu_model  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 RUNS = ROOT / "bench" / "results" / "verify_runs"
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
                 retry(net, args)
     out = {"command": "bench/verify_paper_nets.py " + " ".join(argv if argv is not None else sys.argv[1:]),
            "machine": machine, "eps": args.eps, "start": args.start, "count": args.count, "timeout": args.timeout,
-           "workers": args.workers, "date": time.strftime("%Y-%m-%d %H:%M"), "nets": {}}
+           "workers": args.workers, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": code_commit(), "nets": {}}
     for net in args.nets:
         row = summarise(net, args)
         if row is not None:

@@ -150,6 +150,17 @@ def lagrangian_ipm(M0: np.ndarray, c0: float, Fa: np.ndarray, Fb: np.ndarray, be
     ``equality`` marks the equality rows, ``mask`` the set E. Rows should be scaled to comparable norms. Never
     raises on numerical trouble: it stops and returns the best iterate so far with ``converged=False`` (also
     after ``time_limit`` seconds).
+
+    Examples
+    --------
+    Maximise 2 P_01 subject to 0.5 − P_01 ≥ 0 (the row e_0ᵀ P (−e_1) + 0.5): the optimum 1 and its multiplier 2.
+
+    >>> import numpy as np
+    >>> M0 = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> Fa, Fb = np.array([[1.0], [0.0]]), np.array([[0.0], [-1.0]])
+    >>> res = lagrangian_ipm(M0, 0.0, Fa, Fb, np.array([0.5]), np.array([False]), np.array([False, False]))
+    >>> res.converged, round(res.primal, 6), round(res.dual, 6), round(float(res.theta[0]), 3)
+    (True, 1.0, 1.0, 2.0)
     """
     start = time.perf_counter()
     n, m = Fa.shape

@@ -15,6 +15,8 @@ MODULES = [
     "sdpsolve",
     "sdpsolve.rounding",
     "sdpsolve.graphs",
+    "sdpsolve._cholesky",
+    "sdpsolve._lagrangian_ipm",
     "sdpsolve._threads",
     "certifiers.engine",
     "certifiers.engine._config",

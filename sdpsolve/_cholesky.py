@@ -318,10 +318,10 @@ def envelope_plan(A: sp.spmatrix) -> EnvelopePlan:
         border = np.sort(by_degree[:k])
         keep = np.setdiff1d(np.arange(n), border, assume_unique=True)
         sub = pattern[keep][:, keep]
-        inner = keep[np.asarray(reverse_cuthill_mckee(sub, symmetric_mode=True), dtype=np.int64)]
-        perm = np.concatenate([inner, border])
+        order = np.asarray(reverse_cuthill_mckee(sub, symmetric_mode=True), dtype=np.int64)
+        perm = np.concatenate([keep[order], border])
         m = n - k
-        L = sp.tril(pattern[inner][:, inner], k=-1, format="csr")
+        L = sp.tril(sub[order][:, order], k=-1, format="csr")
         L.sort_indices()
         b = int(envelope(L).max(initial=0))
         plan = EnvelopePlan.of(perm, k, b)

@@ -26,6 +26,7 @@ from ._bounds import BOUND_KINDS, RIGOROUS_MAX_N, ShiftedOperator, bound_value_e
 from ._cholesky import envelope_preferred
 from ._eigen import lanczos
 from ._errors import NotConvergedWarning
+from ._kernels import project_rows
 from ._lagrangian_ipm import lagrangian_ipm
 from ._lagrangian_problem import LagrangianProblem, project_multipliers
 from ._lowrank import lbfgs_maximise_rows
@@ -292,6 +293,22 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
     def ghat(Vx):
         return (np.asarray(problem.constraint_values(Vx)) - 0.0) / scale
 
+    def violations(g):
+        """(per-row scaled violation, its maximum): |ĝ| on equality rows, max(−ĝ, 0) on the others."""
+        vec = np.where(equality, np.abs(g), np.maximum(-g, 0.0))
+        return vec, float(np.max(vec, initial=0.0))
+
+    def above(lower_, viol_, viol_vec_, when):
+        """The "above" decision's message when a nearly feasible primal value, less its violations priced by the
+        current multipliers, exceeds ``stop_above``; else None."""
+        if stop_above is None or viol_ > decide_viol:
+            return None
+        priced = lower_ - float(np.sum(np.abs(mu) * viol_vec_))
+        if priced <= stop_above:
+            return None
+        return (f"decided: primal value {lower_:.6g} (priced violation: {priced:.6g}) > {stop_above:g} with "
+                f"violation {viol_:.1e} {when} (the relaxation cannot certify)")
+
     def w_of(g, mu_, rho_):
         w = mu_ - rho_ * g
         return np.where(equality, w, np.maximum(w, 0.0))
@@ -382,14 +399,12 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             Vf = Q[:, keep][:, ::-1] * np.sqrt(lam[keep][::-1])
             # the factor's rows into the unit ball, onto the sphere on E (the interior point is feasible only
             # up to its tolerance); lower and violation below are those of this factor
-            norms = np.linalg.norm(Vf, axis=1)
-            Vf = Vf / np.where(mask, np.maximum(norms, 1e-300), np.maximum(norms, 1.0))[:, None]
+            Vf = np.ascontiguousarray(Vf)
+            project_rows(Vf, mask)
             opt = as_operator(problem.operator(theta), check=False)
             c, _ = dual_from_primal(mask, opt.matmat(Vf), Vf)
             counter.add(opt)
-            g = ghat(Vf)
-            viol_vec = np.where(equality, np.abs(g), np.maximum(-g, 0.0))
-            viol = float(np.max(viol_vec, initial=0.0))
+            viol_vec, viol = violations(ghat(Vf))
             lower = float(problem.objective_value(Vf))
         if kind != "estimate":
             certify(opt, c, Vf[:, : min(r, Vf.shape[1])], theta, 0.25 * monitor.target(lower))
@@ -401,14 +416,12 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         history.append({"iteration": 0, "lower": lower, "violation": viol, "upper_estimate": ipm.dual,
                         "upper_certified": best[0] if kind != "estimate" else None, "rho": None,
                         "time": monitor.elapsed(), "ipm": ipm.message})
-        priced = lower - float(np.sum(np.abs(mu) * viol_vec))
+        above_message = above(lower, viol, viol_vec, "at the interior-point start")
         if stop_below is not None and best[0] < stop_below:
             status, decision = Status.CONVERGED, "below"
             message = f"decided: certified upper bound {best[0]:.6g} < {stop_below:g} (interior-point start)"
-        elif stop_above is not None and viol <= decide_viol and priced > stop_above:
-            status, decision = Status.CONVERGED, "above"
-            message = (f"decided: primal value {lower:.6g} (priced violation: {priced:.6g}) > {stop_above:g} with "
-                       f"violation {viol:.1e} (interior-point start; the relaxation cannot certify)")
+        elif above_message is not None:
+            status, decision, message = Status.CONVERGED, "above", above_message
         elif viol <= viol_tol and monitor.within_tolerance(lower, best[0]):
             status = Status.CONVERGED
             message = f"gap {monitor.relative_gap(lower, best[0]):.2e} within tolerance (interior-point start)"
@@ -416,9 +429,8 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             V = Vf
         else:
             # warm start of the augmented Lagrangian: the leading r columns of the interior-point factor
-            Vr = Vf[:, :r] if Vf.shape[1] >= r else np.hstack([Vf, np.zeros((n, r - Vf.shape[1]))])
-            norms = np.linalg.norm(Vr, axis=1)
-            V = Vr / np.where(mask, np.maximum(norms, 1e-300), np.maximum(norms, 1.0))[:, None]
+            V = np.ascontiguousarray(Vf[:, :r]) if Vf.shape[1] >= r else np.hstack([Vf, np.zeros((n, r - Vf.shape[1]))])
+            project_rows(V, mask)
     while status is None:
         it += 1
         with phases("inner"):
@@ -426,8 +438,7 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
         g = ghat(V)
         mu = w_of(g, mu, rho)
         theta = mu / scale
-        viol_vec = np.where(equality, np.abs(g), np.maximum(-g, 0.0))
-        viol = float(np.max(viol_vec, initial=0.0))
+        viol_vec, viol = violations(g)
         lower = float(problem.objective_value(V))
         with phases("estimate"):
             # dual point from the primal for M(θ)
@@ -472,11 +483,9 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             status, decision = Status.CONVERGED, "below"
             message = f"decided: certified upper bound {cur_upper:.6g} < {stop_below:g} after {it} rounds"
             break
-        priced = lower - float(np.sum(np.abs(mu) * viol_vec))
-        if stop_above is not None and viol <= decide_viol and priced > stop_above:
-            status, decision = Status.CONVERGED, "above"
-            message = (f"decided: primal value {lower:.6g} (priced violation: {priced:.6g}) > {stop_above:g} with "
-                       f"violation {viol:.1e} after {it} rounds (the relaxation cannot certify)")
+        above_message = above(lower, viol, viol_vec, f"after {it} rounds")
+        if above_message is not None:
+            status, decision, message = Status.CONVERGED, "above", above_message
             break
         # the estimate is checked against half the tolerance, so that the certified bound normally meets it
         if viol <= viol_tol and monitor.within_tolerance(lower, best_est, scale=0.5):

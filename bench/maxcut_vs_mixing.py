@@ -84,6 +84,7 @@ def instances(quick: bool, huge: bool) -> list[tuple[str, object]]:
         ("torus 100x100 ±1 (G72-like)", lambda: graphs.toroidal_grid(100, 100, rng=72)),
         ("torus 100x200 ±1 (G81-like)", lambda: graphs.toroidal_grid(100, 200, rng=81)),
         ("planar 20000 (Delaunay)", lambda: graphs.planar_graph(20000, edges=56000, rng=20)),
+        ("random 20000, m 40000", lambda: graphs.random_graph(20000, edges=40000, rng=81)),
     ]
     if huge:
         out += HUGE
@@ -158,6 +159,31 @@ def run_mixing(binary: Path, gset: Path, target: float, time_limit: float) -> di
             "wall": time.perf_counter() - start}
 
 
+def sweep_speed(M, mix: dict, sweeps: int = 20) -> dict:
+    """Seconds per mixing sweep: sdpsolve's numba kernel at the Mixing method's rank (one thread, ``sweeps``
+    sweeps on random unit rows) beside the Mixing method's own average (its clock at its last sweep / sweeps)."""
+    import scipy.sparse as sp
+
+    from sdpsolve import limit_threads
+    from sdpsolve._kernels import mixing_sweep_csr
+
+    A = sp.csr_matrix(M)
+    n, r = A.shape[0], int(mix["rank"])
+    args = (A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, A.diagonal())
+    V = np.random.default_rng(0).standard_normal((n, r))
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    eq, order = np.ones(n, dtype=bool), np.arange(n, dtype=np.int64)
+    with limit_threads(1):
+        mixing_sweep_csr(*args, V, eq, order)
+        t0 = time.perf_counter()
+        for _ in range(sweeps):
+            mixing_sweep_csr(*args, V, eq, order)
+        ours = (time.perf_counter() - t0) / sweeps
+    clock = mix["time"] if mix.get("time") is not None else None
+    theirs = clock / mix["sweeps"] if clock else None
+    return {"rank": r, "entries": int(A.nnz), "sdpsolve_s": ours, "mixing_s": theirs}
+
+
 # -- CVXPY + SCS ------------------------------------------------------------------------------------------
 def run_scs(M, time_limit: float) -> dict:
     import cvxpy as cp
@@ -196,7 +222,9 @@ def main(argv=None) -> int:
         result["command"] = previous["command"] + "; then " + result["command"]
         result["started"], result["machine"] = previous["started"], previous["machine"]
         result["second_run"] = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine()}
-    sdpsolve.solve(graphs.toroidal_grid(10, 10, rng=0).maxcut_matrix(), equal="all", rng=0)  # warm-up (numba)
+    # warm-up: numba's compiled kernels load once per process (the sweeps; the minimum-degree factor)
+    sdpsolve.solve(graphs.toroidal_grid(10, 10, rng=0).maxcut_matrix(), equal="all", rng=0)
+    sdpsolve.solve(graphs.random_graph(3000, edges=7500, rng=0).maxcut_matrix(), equal="all", rng=0)
     with tempfile.TemporaryDirectory(prefix="maxcut-bench-") as tmp:
         folder = Path(tmp)
         binary, note = build_mixing(args.mixing_src, folder)
@@ -212,11 +240,14 @@ def main(argv=None) -> int:
             row = {"instance": name, "n": g.n, "m": g.m,
                    "sdpsolve": {"time": t_ours, "lower": res.lower, "upper": res.upper, "gap": res.gap,
                                 "kind": res.bound_kind, "status": res.status.value, "method": res.method,
+                                "rank": int(res.factor.shape[1]),
                                 "options": options, "message": res.message}}
             target = res.upper * (1.0 - RTOL)
             if binary is not None and g.n <= 20000:
                 gset = g.write_gset(folder / "graph.txt")
                 row["mixing"] = run_mixing(binary, gset, target, args.time_limit)
+                if row["mixing"]["sweeps"] and row["mixing"]["rank"]:
+                    row["sweep"] = sweep_speed(M, row["mixing"])
                 for extra in folder.glob("graph.txt.*"):
                     extra.unlink()
             if g.n <= args.max_scs_n:

@@ -256,6 +256,68 @@ def probabilistic_lambda_max_upper(
     return up(t), theta, res.n_matvec
 
 
+#: above this many Kuczyński–Woźniakowski steps the probabilistic bound runs Lanczos on a Chebyshev filter of
+#: the shifted matrix (:func:`filtered_lambda_max_upper`) with at most this many Krylov vectors
+FILTER_KRYLOV = 150
+#: products the probabilistic bound may spend by default (plain Lanczos alone was capped at 4,000 steps by its
+#: O(n k²) orthogonalisation)
+FILTER_MAX_PRODUCTS = 40000
+
+
+def chebyshev_filter(matmat, a: float, degree: int):
+    """X ↦ p(A) X with p(x) = 1 + T_d(2x/a − 1) (three-term recurrence, ``degree`` products with A).
+
+    p maps [0, a] into [0, 2] and grows like cosh(d · arccosh(2x/a − 1)) above a: p(A) ⪰ 0 for every A with its
+    spectrum in [0, ∞), and its top eigenvalue is p(λ_max(A)) once λ_max(A) ≥ a."""
+
+    def apply(X):
+        Y0 = X
+        Y1 = (2.0 / a) * matmat(X) - X
+        for _ in range(degree - 1):
+            Y0, Y1 = Y1, 2.0 * ((2.0 / a) * matmat(Y1) - Y1) - Y0
+        return X + Y1
+
+    return apply
+
+
+def filtered_lambda_max_upper(
+    matmat, n: int, sigma: float, estimate: float, *, delta: float, steps: int, rng: np.random.Generator
+) -> tuple[float, float, int, int]:
+    """t ≥ λ_max(B) with probability ≥ 1 − δ, from Lanczos on a Chebyshev filter of A = B + σI.
+
+    ``matmat`` is X ↦ B X, ``sigma`` a proved bound on ||B||_2 (so A's spectrum lies in [0, 2σ]), ``estimate`` a
+    Ritz value of B. With a = estimate + σ (just below it), p(x) = 1 + T_d(2x/a − 1) ≥ 0 on [0, 2σ], so p(A) ⪰ 0
+    and Kuczyński–Woźniakowski apply to it: after k Lanczos steps on p(A) from a uniformly random start,
+    θ ≥ (1 − ε) λ_max(p(A)) ≥ (1 − ε) p(λ_max(A)) with probability ≥ 1 − δ. Then λ_max(A) ≤ x* = sup{x ∈ [0, 2σ]:
+    p(x) ≤ θ/(1 − ε)} (x* ≤ a when θ/(1 − ε) < 2, else the root of p above a). The error x* − λ_max(A) ≈ ε p/p' ≈
+    ε a/d² is that of plain Lanczos with k·d steps, but only k vectors are stored and reorthogonalised (O(n k²)
+    instead of O(n k² d²)). Same floating-point caveat as :func:`probabilistic_lambda_max_upper`: the statement is
+    one of exact arithmetic, with a relative safety term (64 n d u on θ). ``steps`` is the number of plain steps
+    to match; returns (t, Ritz value of p(A), products, degree).
+    """
+    k = max(1, min(FILTER_KRYLOV, steps, n))
+    d = max(1, math.ceil(steps / k))
+    top = 2.0 * sigma
+    a = max((estimate + sigma) * (1.0 - 0.5 / (d * d)), 1e-300 + 1e-12 * top)  # the knee just below the estimate
+    p = chebyshev_filter(lambda X: matmat(X) + sigma * X, a, d)
+    x0 = rng.standard_normal(n)
+    res = lanczos(p, n, k=1, block_size=1, v0=x0, tol=0.0, maxiter=k, max_dim=k + 1, rng=rng, check_every=k + 1,
+                  reorth=1)
+    theta = float(res.values[0])
+    kk = res.n_iter
+    eps = 0.0 if kk >= n else kw_epsilon(n, kk, delta)
+    if eps >= 1.0 or not math.isfinite(theta):  # (p overflows only for a knee far below the spectrum)
+        return up(sigma), theta, res.n_matvec * d, d
+    v = theta * (1.0 + 64 * n * d * U) / (1.0 - eps)
+    if v < 2.0:
+        x = a
+    else:
+        y = math.cosh(math.acosh(v - 1.0) / d)  # T_d(y) = v − 1, y ≥ 1
+        x = 0.5 * a * (y + 1.0)
+    x = min(top, x * (1.0 + 1e-12))  # (the rounding of acosh/cosh, far below the safety term)
+    return up(min(sigma, x - sigma)), theta, res.n_matvec * d, d
+
+
 # ------------------------------------------------------------------------------------------------------------
 # the public entry point
 # ------------------------------------------------------------------------------------------------------------
@@ -294,11 +356,13 @@ def compute_bound(
     v0: np.ndarray | None = None,
     dense: tuple[np.ndarray, float] | None = None,
     target_slack: float | None = None,
-    max_steps: int = 4000,
+    max_steps: int = FILTER_MAX_PRODUCTS,
     matmat=None,
     estimate: tuple[float, np.ndarray] | None = None,
 ) -> DualBound:
     """The bound of kind ``kind`` at c (internal; see :func:`dual_bound`).
+
+    ``max_steps`` caps the products of the probabilistic bound (plain Lanczos steps, or the filter's k·d).
 
     ``matmat``: an equivalent cheaper product X ↦ M X for the Lanczos runs. ``estimate``: (θ, x), a Ritz pair of
     M − diag c the caller already has; for a rigorous bound with ``target_slack`` a single Cholesky test at
@@ -343,8 +407,16 @@ def compute_bound(
     n_active = max(1, int(np.sum(mask | (c + theta > 0))))
     slack = target_slack if target_slack is not None else 1e-6 * max(1.0, abs(bound_value_estimate(c, theta, mask)))
     eps_wanted = max(min(slack / n_active / max(sigma, 1e-300), 0.5), 1e-14)
-    steps = min(kw_steps(n, eps_wanted, delta), max_steps, n)
-    t, theta_k, _ = probabilistic_lambda_max_upper(B, n, sigma, delta=delta, steps=steps, rng=rng)
+    wanted = kw_steps(n, eps_wanted, delta)
+    if wanted > FILTER_KRYLOV and n > FILTER_KRYLOV:
+        # many steps: a Chebyshev filter of degree d and k ≤ FILTER_KRYLOV Krylov vectors, about as many products
+        # and the same accuracy as plain Lanczos with k·d steps, without storing and reorthogonalising k·d vectors
+        steps = min(wanted, max_steps)
+        t, theta_k, _, degree = filtered_lambda_max_upper(B, n, sigma, theta, delta=delta, steps=steps, rng=rng)
+        details.update(filter_degree=degree)
+    else:
+        steps = min(wanted, max_steps, n)
+        t, theta_k, _ = probabilistic_lambda_max_upper(B, n, sigma, delta=delta, steps=steps, rng=rng)
     t = max(t, theta)  # both are ≥ the Ritz value; keep the (probabilistically) valid one
     details.update(lanczos_steps=steps, psd_shift=sigma)
     return DualBound(bound_value(c, t, mask), "probabilistic", t, delta, theta, op.n_matvec - before, details)
@@ -420,7 +492,8 @@ def prove_lambda_max(
     Parameters
     ----------
     M : array, sparse matrix, LinearOperator, torch tensor or object with ``shape`` and ``matmat``
-        The symmetric matrix (materialised; n up to about 2·10⁴).
+        The symmetric matrix (materialised; n up to about 2·10⁴ dense, far more when sparse: a sparse matrix is
+        factored in its envelope or in minimum-degree order when that is cheaper).
     c : array (n,), optional
         The diagonal shift (default 0).
     estimate : float, optional

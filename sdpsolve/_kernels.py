@@ -1,4 +1,5 @@
-"""numba kernels for the loops that are not BLAS calls: coordinate ("mixing") sweeps of the low-rank method.
+"""numba kernels for the loops that are not BLAS calls: coordinate ("mixing") sweeps of the low-rank method, and
+the minimum-degree elimination and sparse left-looking Cholesky of the rigorous bound (``SparseRump``).
 
 One sweep visits every row i, computes g_i = Σ_{j≠i} M_ij v_j from explicit entries, and replaces v_i by the
 maximiser of M_ii ||v||² + 2<v, g_i> over the unit sphere (i ∈ E) or the unit ball (i ∉ E).
@@ -6,22 +7,50 @@ maximiser of M_ii ||v||² + 2<v, g_i> over the unit sphere (i ∈ E) or the unit
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 from numba import njit
 
 
 @njit(cache=True, fastmath=False)
+def _row_sums(V, i, g):
+    """(||g||², <v_i, g>, ||v_i||²) with four partial sums each: independent chains of additions that the CPU
+    overlaps (one chain waits for every addition; the order is fixed, so results stay reproducible)."""
+    r = V.shape[1]
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
+    c0 = c1 = c2 = c3 = 0.0
+    k = 0
+    while k + 4 <= r:
+        g0, g1, g2, g3 = g[k], g[k + 1], g[k + 2], g[k + 3]
+        v0, v1, v2, v3 = V[i, k], V[i, k + 1], V[i, k + 2], V[i, k + 3]
+        a0 += g0 * g0
+        a1 += g1 * g1
+        a2 += g2 * g2
+        a3 += g3 * g3
+        b0 += v0 * g0
+        b1 += v1 * g1
+        b2 += v2 * g2
+        b3 += v3 * g3
+        c0 += v0 * v0
+        c1 += v1 * v1
+        c2 += v2 * v2
+        c3 += v3 * v3
+        k += 4
+    while k < r:
+        a0 += g[k] * g[k]
+        b0 += V[i, k] * g[k]
+        c0 += V[i, k] * V[i, k]
+        k += 1
+    return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3), (c0 + c1) + (c2 + c3)
+
+
+@njit(cache=True, fastmath=False)
 def _update_row(V, i, g, aii, eq):
     r = V.shape[1]
-    gn2 = 0.0
-    for k in range(r):
-        gn2 += g[k] * g[k]
+    gn2, old, vn2 = _row_sums(V, i, g)
     gn = np.sqrt(gn2)
-    old = 0.0
-    vn2 = 0.0
-    for k in range(r):
-        old += V[i, k] * g[k]
-        vn2 += V[i, k] * V[i, k]
     old_val = aii * vn2 + 2.0 * old
     if gn == 0.0:
         if eq or aii >= 0.0:
@@ -242,3 +271,175 @@ def is_exactly_symmetric(A):
                     if A[i, j] != A[j, i]:
                         return False
     return True
+
+
+# ------------------------------------------------------------------------------------------------------------
+# sparse Cholesky with a dense core (sdpsolve._cholesky.SparseRump)
+# ------------------------------------------------------------------------------------------------------------
+@njit(cache=True)
+def min_degree_elimination(indptr, indices, n, cap, numba_rate, blas_rate):
+    """Minimum-degree elimination of the graph of a symmetric pattern (CSR, no diagonal) with explicit fill.
+
+    A vertex whose degree (original or after fill) exceeds ``cap`` joins the dense core and is never eliminated.
+    The elimination also stops at the first vertex whose column costs more (count² / ``numba_rate``) than it
+    saves the dense core factored after it (about k² / ``blas_rate`` for a core of k vertices): the smallest
+    degree left is then a large share of what is left, which is nearly dense. For the same reason a vertex
+    whose degree passes √(numba_rate / blas_rate) · k joins the core at once (its list is not kept growing).
+    Returns (order of the eliminated vertices, core mask, column pointers, column rows): the rows of eliminated
+    column j are its neighbours (eliminated later, or core) at the moment it is eliminated — exactly the
+    nonzero pattern of column j of the Cholesky factor in this order. The adjacency lists live in one pool and
+    move to its end, twice as long, when they fill up (memory O(fill), not O(n · cap)).
+    """
+    deg = np.diff(indptr).astype(np.int64)
+    core = deg > cap
+    start = np.zeros(n, dtype=np.int64)
+    room = np.zeros(n, dtype=np.int64)
+    pool = np.empty(2 * len(indices) + 4 * n + 16, dtype=np.int64)
+    top = 0
+    for v in range(n):
+        if not core[v]:
+            start[v] = top
+            room[v] = min(cap, 2 * deg[v] + 4)
+            pool[top: top + deg[v]] = indices[indptr[v]: indptr[v + 1]]
+            top += room[v]
+    gone = np.zeros(n, dtype=np.bool_)
+    stamp = -np.ones(n, dtype=np.int64)
+    heap = [(np.int64(0), np.int64(0))]
+    heap.pop()
+    for v in range(n):
+        if not core[v]:
+            heap.append((deg[v], np.int64(v)))
+    heapq.heapify(heap)
+    order = np.empty(n, dtype=np.int64)
+    colptr = np.zeros(n + 1, dtype=np.int64)
+    rows = np.empty(max(16, 4 * len(indices)), dtype=np.int64)
+    m = 0
+    nnz = 0
+    nb = np.empty(cap, dtype=np.int64)
+    ratio = np.sqrt(numba_rate / blas_rate)
+    limit = ratio * n
+    while len(heap):
+        d, v = heapq.heappop(heap)
+        if gone[v] or core[v] or d != deg[v]:
+            continue
+        dv = deg[v]
+        rest = float(n - m - 1)
+        if float(dv) * float(dv) / numba_rate > rest * rest / blas_rate:
+            break
+        # a vertex above this degree would be stopped at (the rest only shrinks): it joins the core at once
+        limit = ratio * rest
+        nb[:dv] = pool[start[v]: start[v] + dv]
+        gone[v] = True
+        order[m] = v
+        if nnz + dv > len(rows):
+            bigger = np.empty(2 * len(rows) + dv, dtype=np.int64)
+            bigger[:nnz] = rows[:nnz]
+            rows = bigger
+        rows[nnz: nnz + dv] = nb[:dv]
+        nnz += dv
+        m += 1
+        colptr[m] = nnz
+        for a in range(dv):
+            u = nb[a]
+            if core[u]:
+                continue
+            su = start[u]
+            for p in range(su, su + deg[u]):  # v leaves u's list
+                if pool[p] == v:
+                    deg[u] -= 1
+                    pool[p] = pool[su + deg[u]]
+                    break
+            for p in range(su, su + deg[u]):
+                stamp[pool[p]] = u
+            for b in range(dv):  # fill: v's neighbours become u's neighbours
+                w = nb[b]
+                if w == u or stamp[w] == u:
+                    continue
+                if deg[u] == cap or deg[u] > limit:
+                    core[u] = True
+                    break
+                if deg[u] == room[u]:  # move the list to the end of the pool, twice as long
+                    want = min(cap, 2 * room[u])
+                    if top + want > len(pool):
+                        bigger = np.empty(2 * len(pool) + want, dtype=np.int64)
+                        bigger[:top] = pool[:top]
+                        pool = bigger
+                    pool[top: top + deg[u]] = pool[su: su + deg[u]]
+                    start[u] = top
+                    su = top
+                    room[u] = want
+                    top += want
+                pool[su + deg[u]] = w
+                deg[u] += 1
+            if not core[u]:
+                heapq.heappush(heap, (deg[u], u))
+    return order[:m], core, colptr[: m + 1], rows[:nnz]
+
+
+@njit(cache=True, fastmath=False)
+def sparse_cholesky_left(m, s, Ap, Ai, Ax, diag, Lp, Li, Rp, Rj, Lx, Ld, S):
+    """Left-looking Cholesky of the first ``m`` columns of a symmetric matrix in elimination order (positions),
+    and the Schur complement of the last ``s`` positions (the dense core) updated in place in ``S``.
+
+    A's strict lower triangle by columns (``Ap``, ``Ai``, ``Ax``; rows > column), its diagonal ``diag``; the factor's
+    pattern by columns (``Lp``, ``Li``, rows ascending) and by rows (``Rp``, ``Rj``: the columns k < i of row i,
+    ascending). ``S`` holds A's core block (lower triangle read and written). Every entry is computed as
+    (a_ij − Σ_k l_ik l_jk) / l_jj with the terms subtracted one by one in increasing k. Returns the first column
+    whose pivot is not positive, or −1.
+    """
+    n = m + s
+    w = np.zeros(n)
+    nxt = Lp[:m].copy()
+    for j in range(m):
+        for p in range(Ap[j], Ap[j + 1]):
+            w[Ai[p]] = Ax[p]
+        d = diag[j]
+        for q in range(Rp[j], Rp[j + 1]):
+            k = Rj[q]
+            pk = nxt[k]
+            ljk = Lx[pk]
+            d -= ljk * ljk
+            for p in range(pk + 1, Lp[k + 1]):
+                w[Li[p]] -= Lx[p] * ljk
+            nxt[k] = pk + 1
+        if not d > 0.0:
+            return j
+        ljj = np.sqrt(d)
+        Ld[j] = ljj
+        for p in range(Lp[j], Lp[j + 1]):
+            r = Li[p]
+            Lx[p] = w[r] / ljj
+            w[r] = 0.0
+    # the core's Schur complement: S_ab −= l_ak l_bk for every interior column k, in increasing k
+    for k in range(m):
+        p0 = nxt[k]  # the column's core rows are its last ones (every interior row has been visited)
+        for p in range(p0, Lp[k + 1]):
+            a = Li[p] - m
+            la = Lx[p]
+            for q in range(p0, p + 1):
+                S[a, Li[q] - m] -= la * Lx[q]
+    return -1
+
+
+@njit(cache=True, fastmath=False)
+def sparse_forward(m, Lp, Li, Lx, Ld, Y):
+    """Y ← the forward substitution of the interior columns: for j < m, y_j /= l_jj, then y_r −= l_rj y_j."""
+    for j in range(m):
+        for c in range(Y.shape[1]):
+            Y[j, c] /= Ld[j]
+        for p in range(Lp[j], Lp[j + 1]):
+            r = Li[p]
+            for c in range(Y.shape[1]):
+                Y[r, c] -= Lx[p] * Y[j, c]
+
+
+@njit(cache=True, fastmath=False)
+def sparse_backward(m, Lp, Li, Lx, Ld, Y):
+    """Y ← the back substitution of the interior columns (the rows ≥ m already solved)."""
+    for j in range(m - 1, -1, -1):
+        for p in range(Lp[j], Lp[j + 1]):
+            r = Li[p]
+            for c in range(Y.shape[1]):
+                Y[j, c] -= Lx[p] * Y[r, c]
+        for c in range(Y.shape[1]):
+            Y[j, c] /= Ld[j]

@@ -39,6 +39,24 @@ def _escape(V: np.ndarray, U: np.ndarray, mask: np.ndarray, scale: float) -> np.
     return V
 
 
+#: V (n × r) "uses all its columns" when its smallest singular value is at least this fraction of its largest
+FULL_RANK = 0.1
+
+
+def rank_is_full(V: np.ndarray, threshold: float = FULL_RANK) -> bool:
+    """Whether σ_min(V) ≥ threshold · σ_max(V) (from the r × r Gram matrix: O(n r²))."""
+    w = np.linalg.eigvalsh(V.T @ V)
+    return bool(w[0] >= threshold * threshold * w[-1] > 0)
+
+
+def _ascent_directions(u: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k directions for new columns: the top eigenvectors ``u`` of M − diag c first, random ones after them."""
+    u = u.reshape(u.shape[0], -1)[:, :k]
+    if u.shape[1] < k:
+        u = np.hstack([u, rng.standard_normal((u.shape[0], k - u.shape[1])) / math.sqrt(u.shape[0])])
+    return u
+
+
 class Ascent:
     """Inner ascent steps for one method; ``run(V, k)`` returns the new V after k sweeps/steps.
 
@@ -79,6 +97,10 @@ def run_lowrank(problem: Problem, settings: Settings, ascent_cls: type[Ascent]) 
     n, mask = problem.n, problem.mask
     r = int(opts.get("rank", default_rank(n)))
     max_rank = int(opts.get("max_rank", min(n, max(r, math.ceil(math.sqrt(2 * n)) + 1))))
+    # the rank is raised while V uses all its columns (an explicit "rank" option fixes the start, not the rule)
+    full_rank = float(opts.get("full_rank", FULL_RANK))
+    if not 0.0 <= full_rank < 1.0:
+        raise ValueError(f"options['full_rank'] must be in [0, 1), got {opts.get('full_rank')!r}.")
     ascent = ascent_cls(problem, settings)
     product = getattr(ascent, "product", problem.op.matmat)
     monitor = Monitor(problem, settings, default_max_iter=100000)
@@ -172,8 +194,15 @@ def run_lowrank(problem: Problem, settings: Settings, ascent_cls: type[Ascent]) 
         saddle = t > 20.0 * residual
         # (the progress test needs two checks at the current rank: an escape perturbs the primal value)
         stalled = len(history_gaps) >= 2 and improvement <= 0.02 * gap_est and not shrinking
-        if (saddle or stalled) and t > 0 and V.shape[1] < max_rank:
-            V = _escape(V, u[:, : min(2, max_rank - V.shape[1])], mask,
+        grow = 0
+        if t > 0 and V.shape[1] < max_rank and (saddle or stalled):
+            grow = min(2, max_rank - V.shape[1])
+        elif t > 0 and V.shape[1] < max_rank and rank_is_full(V, full_rank):
+            # every column is in use: the rank constraint binds, and coordinate ascent at this rank crawls along
+            # it; half as many columns again (the optimum's rank shows as singular values of V near zero)
+            grow = min(max(2, V.shape[1] // 2), max_rank - V.shape[1])
+        if grow:
+            V = _escape(V, _ascent_directions(u, grow, settings.rng), mask,
                         scale=float(settings.options.get("escape_scale", 0.3)))
             stall = 0
             # the rate observed at the old rank says nothing about the new one: schedule afresh

@@ -65,8 +65,9 @@ class LambdaMaxProof:
     cholesky_tries : int
         Number of Cholesky factorisations spent.
     factorisation : str
-        "dense", or "envelope" (a sparse matrix factored in its profile under reverse Cuthill–McKee, with Rump's
-        shift from each row's own length: :mod:`sdpsolve._cholesky`).
+        "dense", "envelope" (a sparse matrix factored in its profile under reverse Cuthill–McKee, with Rump's
+        shift from each row's own length) or "sparse" (minimum-degree order with a dense core, the shift from
+        each row's own nonzeros): :mod:`sdpsolve._cholesky`.
     """
 
     t: float

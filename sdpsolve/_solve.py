@@ -37,7 +37,9 @@ METHODS = {
 OPTION_KEYS = {
     "rank": "initial rank r of the factor V (default min(⌈√(2n)⌉ + 1, 16); raised along eigenvectors when needed)",
     "escape_scale": "size of the columns added along eigenvectors when the rank is raised (default 0.3)",
-    "max_rank": "largest rank the saddle escape may reach (default ⌈√(2n)⌉ + 1)",
+    "max_rank": "largest rank the saddle escape and the rank rule may reach (default ⌈√(2n)⌉ + 1)",
+    "full_rank": "low-rank methods: at a check, a factor whose σ_min/σ_max is at least this uses every column and "
+    "gets half as many more (default 0.1; 0: off)",
     "sweeps_per_check": "ascent sweeps/steps between two dual checks (grows by 1.5× up to max_sweeps_per_check)",
     "extrapolation": "mixing: every k-th sweep starts from an extrapolated point, kept if it gains (10; 0: off)",
     "max_sweeps_per_check": "cap of the sweeps between two checks (default 200; schedule from the observed rate)",

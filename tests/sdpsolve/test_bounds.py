@@ -27,7 +27,9 @@ from sdpsolve._bounds import (
     bound_value,
     bound_value_estimate,
     certify_near,
+    chebyshev_filter,
     cholesky_proves_upper,
+    filtered_lambda_max_upper,
     kw_epsilon,
     kw_steps,
     probabilistic_lambda_max_upper,
@@ -470,6 +472,71 @@ def test_probabilistic_lambda_max_upper_is_valid_over_many_seeds(kind):
         assert t >= lmax, f"{kind}, seed {seed}: t = {t!r} < λ_max = {lmax!r} (Ritz value {theta!r})"
         assert theta <= lmax + 1e-12 and t < sigma, f"{kind}, seed {seed}: θ = {theta}, t = {t}, σ = {sigma}"
         assert nmv == 60
+
+
+def test_chebyshev_filter_is_the_polynomial():
+    """p(A) X from the recurrence equals 1 + T_d(2λ/a − 1) on each eigenvalue (numpy's Chebyshev polynomial)."""
+    rng = np.random.default_rng(0)
+    lam = np.array([0.0, 0.3, 0.9, 1.0, 1.05, 1.4])
+    a, d = 1.0, 7
+    x = rng.standard_normal(6)
+    out = chebyshev_filter(lambda X: lam[:, None] * X if X.ndim == 2 else lam * X, a, d)(x)
+    want = (1.0 + np.polynomial.chebyshev.Chebyshev.basis(d)(2 * lam / a - 1)) * x
+    assert np.allclose(out, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "needle", "hidden"])
+def test_filtered_lambda_max_upper_is_valid_over_many_seeds(kind):
+    """Oracle: eigvalsh. The Chebyshev-filtered bound (degree > 1) with δ = 1e-9 over 30 random starts, with the
+    knee at a good estimate, at one far too low and at one above λ_max: t ≥ λ_max every time, and t < σ with a
+    good estimate."""
+    n = 300
+    B = _spectrum_psd_problem(kind, n, 1)
+    w = np.linalg.eigvalsh(B)
+    lmax = float(w[-1])
+    sigma = float(np.abs(w).max()) * (1 + 1e-10)
+    for seed in range(30):
+        for estimate in (lmax - 1e-4, -0.5, lmax + 0.01):
+            t, theta, nmv, degree = filtered_lambda_max_upper(
+                lambda X: B @ X, n, sigma, estimate, delta=1e-9, steps=400, rng=np.random.default_rng(seed)
+            )
+            assert degree > 1
+            assert t >= lmax, f"{kind}, seed {seed}, estimate {estimate}: t = {t!r} < λ_max = {lmax!r}"
+            if estimate == lmax - 1e-4:
+                assert t < sigma
+
+
+def test_filtered_bound_matches_plain_lanczos_with_as_many_products():
+    """On a random graph's M − diag c (n = 1,500): the filtered bound with 1,000 products is within 2× of plain
+    Lanczos with 1,000 fully reorthogonalised steps, and both are ≥ λ_max (eigvalsh)."""
+    from sdpsolve import graphs
+
+    M = sp.csr_matrix(graphs.random_graph(1500, edges=4000, rng=5).maxcut_matrix())
+    c = 0.6 * np.asarray(abs(M).sum(axis=1)).ravel()
+    B = (M - sp.diags(c)).tocsr()
+    lmax = float(np.linalg.eigvalsh(B.toarray())[-1])
+    sigma = float(abs(B).sum(axis=1).max())
+    tp, _, _ = probabilistic_lambda_max_upper(lambda X: B @ X, 1500, sigma, delta=1e-9, steps=1000,
+                                              rng=np.random.default_rng(2))
+    tf, _, nmv, _ = filtered_lambda_max_upper(lambda X: B @ X, 1500, sigma, lmax - 1e-3, delta=1e-9, steps=1000,
+                                              rng=np.random.default_rng(2))
+    assert tp >= lmax and tf >= lmax
+    assert 1000 <= nmv <= 1100
+    assert tf - lmax <= 2.0 * (tp - lmax)
+
+
+def test_dual_bound_uses_the_filter_for_many_steps():
+    """A probabilistic bound that needs more Kuczyński–Woźniakowski steps than FILTER_KRYLOV runs the filter
+    (its degree in the details) and stays ≥ λ_max."""
+    from sdpsolve import graphs
+    from sdpsolve._bounds import compute_bound
+
+    M = sp.csr_matrix(graphs.random_graph(2000, edges=6000, rng=9).maxcut_matrix())
+    c = 0.6 * np.asarray(abs(M).sum(axis=1)).ravel()
+    lmax = float(np.linalg.eigvalsh((M - sp.diags(c)).toarray())[-1])
+    b = compute_bound(sdpsolve.as_operator(M), c, np.ones(2000, dtype=bool), "probabilistic",
+                      rng=np.random.default_rng(0), target_slack=1e-3)
+    assert b.details.get("filter_degree", 1) > 1 and b.lambda_max_upper >= lmax
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -16,7 +16,15 @@ import scipy.sparse as sp
 
 import sdpsolve
 from sdpsolve._bounds import rigorous_lambda_max_upper
-from sdpsolve._cholesky import DenseRump, EnvelopeRump, envelope, envelope_plan, materialise
+from sdpsolve._cholesky import (
+    DenseRump,
+    EnvelopeRump,
+    SparseRump,
+    elimination_plan,
+    envelope,
+    envelope_plan,
+    materialise,
+)
 from sdpsolve._operator import as_operator
 
 
@@ -38,6 +46,15 @@ def cycle_lmax(n: int) -> float:
 def random_sparse(n: int, density: float, rng) -> sp.csr_matrix:
     A = sp.random(n, n, density=density, random_state=rng, data_rvs=rng.standard_normal).tocsr()
     return ((A + A.T) * 0.5 + sp.diags(rng.standard_normal(n))).tocsr()
+
+
+def mpmath_lmax(mpmath, B: np.ndarray, c: np.ndarray):
+    """λ_max(B − diag c) to 60 digits (the oracle of the small-case tests)."""
+    with mpmath.workdps(60):
+        Bm = mpmath.matrix(np.asarray(B).tolist())
+        for i in range(B.shape[0]):
+            Bm[i, i] -= mpmath.mpf(float(c[i]))
+        return max(mpmath.eigsy(Bm, eigvals_only=True))
 
 
 def test_envelope_lengths():
@@ -85,11 +102,7 @@ def test_random_sparse_agrees_with_dense_and_mpmath(seed):
     n = 24
     B = random_sparse(n, 0.12, rng)
     c = rng.standard_normal(n)
-    with mpmath.workdps(60):
-        Bm = mpmath.matrix(B.toarray().tolist())
-        for i in range(n):
-            Bm[i, i] -= mpmath.mpf(float(c[i]))
-        lmax = max(mpmath.eigsy(Bm, eigvals_only=True))
+    lmax = mpmath_lmax(mpmath, B.toarray(), c)
     est = float(lmax)
     env, dense = EnvelopeRump(B), DenseRump(B.toarray())
     for rm in (env, dense):
@@ -205,11 +218,7 @@ def test_bordered_envelope_agrees_with_mpmath_and_dense(seed):
     B = arrow_block_tridiagonal([7, 9, 8, 6], rng)
     n = B.shape[0]
     c = rng.standard_normal(n)
-    with mpmath.workdps(60):
-        Bm = mpmath.matrix(B.tolist())
-        for i in range(n):
-            Bm[i, i] -= mpmath.mpf(float(c[i]))
-        lmax = max(mpmath.eigsy(Bm, eigvals_only=True))
+    lmax = mpmath_lmax(mpmath, B, c)
     est = float(lmax)
     plan = envelope_plan(sp.csr_matrix(B))
     assert plan.border >= 1 and 0 in plan.perm[n - plan.border :]
@@ -250,3 +259,152 @@ def test_envelope_rump_rejects_bad_orders():
         EnvelopeRump(B, perm=np.array([0, 1, 2, 3, 3]))
     with pytest.raises(ValueError, match="border"):
         EnvelopeRump(B, perm=np.arange(5), border=6)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# minimum degree with a dense core (SparseRump)
+# ------------------------------------------------------------------------------------------------------------
+def random_graph_matrix(n: int, edges: int, rng) -> sp.csr_matrix:
+    i, j = rng.integers(0, n, edges), rng.integers(0, n, edges)
+    keep = i != j
+    A = sp.coo_matrix((rng.standard_normal(int(keep.sum())), (i[keep], j[keep])), shape=(n, n)).tocsr()
+    return ((A + A.T) + sp.diags(rng.standard_normal(n))).tocsr()
+
+
+@pytest.mark.parametrize(("seed", "cap"), [(0, 1024), (1, 1024), (2, 4), (3, 8), (4, 2)])
+def test_elimination_pattern_contains_the_exact_fill(seed, cap):
+    """The symbolic elimination is the soundness-critical part (t_j counts the factor's nonzeros): every
+    nonzero of the exact Cholesky factor (numpy, in the plan's order) of an interior column lies in the plan's
+    pattern, and every row has at most t_j nonzeros left of the diagonal."""
+    rng = np.random.default_rng(seed)
+    n = 150
+    B = random_graph_matrix(n, 3 * n, rng)
+    plan = elimination_plan(B, cap=cap)
+    assert sorted(plan.perm.tolist()) == list(range(n))
+    m = plan.interior
+    P = B.toarray()[np.ix_(plan.perm, plan.perm)]
+    A = (np.abs(P).sum() + 1.0) * np.eye(n) - P
+    L = np.linalg.cholesky(A)
+    pattern = np.zeros((n, n), dtype=bool)
+    for j in range(m):
+        pattern[plan.li[plan.lp[j] : plan.lp[j + 1]], j] = True
+    nonzero = np.abs(L) > 1e-300
+    np.fill_diagonal(nonzero, False)
+    assert not np.any(nonzero[:, :m] & ~pattern[:, :m]), "fill outside the symbolic pattern"
+    rm = SparseRump(B, plan=plan)
+    assert np.all(np.tril(nonzero).sum(axis=1) <= rm.terms)
+    if cap <= 8:
+        assert plan.core > 0  # a small cap leaves a dense core
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sparse_rump_agrees_with_mpmath_and_dense(seed):
+    """Random sparse symmetric matrices with a random c, with and without a dense core: the minimum-degree test
+    refuses λ_max − margin (60-digit mpmath), proves t ≥ λ_max, and is never looser than the dense test."""
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(seed)
+    n = 30
+    B = random_graph_matrix(n, 2 * n, rng)
+    c = rng.standard_normal(n)
+    lmax = mpmath_lmax(mpmath, B.toarray(), c)
+    est = float(lmax)
+    dense = DenseRump(B.toarray())
+    t_dense, _ = rigorous_lambda_max_upper(dense, c, est)
+    for cap in (1024, 3):
+        rm = SparseRump(B, plan=elimination_plan(B, cap=cap))
+        assert not rm.proves(c, est - 1e-9 * (1 + abs(est)))[0], f"seed {seed}, cap {cap}: unsound"
+        t, _ = rigorous_lambda_max_upper(rm, c, est)
+        assert mpmath.mpf(t) >= lmax
+        assert t <= t_dense + 1e-15 * (1 + abs(est))
+
+
+@pytest.mark.parametrize("n", [5, 31, 400])
+def test_sparse_rump_cycle_closed_form(n):
+    """A cycle eliminates with 2 nonzeros per column, its last few rows (and all of a 5-cycle) dense, where the
+    cost model finds LAPACK cheaper: refuses every t below the exact λ_max."""
+    L = cycle_laplacian(n)
+    lmax = cycle_lmax(n)
+    plan = elimination_plan(L)
+    if n > 5:
+        assert plan.core <= 10 and int(np.diff(plan.lp).max()) <= 2
+    rm = SparseRump(L, plan=plan)
+    c = np.zeros(n)
+    for below in (1e-3, 1e-8, 1e-12):
+        assert not rm.proves(c, lmax - below * lmax)[0]
+    t, _ = rigorous_lambda_max_upper(rm, c, lmax)
+    assert lmax <= t <= lmax + 1e-10
+
+
+def test_sparse_rump_torus_with_a_forced_core():
+    """30 × 30 torus with a cap of 6: a dense core of hundreds of rows; exact λ_max refused below, proved above."""
+    L = torus_laplacian(30, 30)
+    lmax = 2 * cycle_lmax(30)
+    plan = elimination_plan(L, cap=6)
+    assert plan.core > 50
+    rm = SparseRump(L, plan=plan)
+    assert not rm.proves(np.zeros(900), lmax * (1 - 1e-12))[0]
+    t, _ = rigorous_lambda_max_upper(rm, np.zeros(900), lmax)
+    assert lmax <= t <= lmax * (1 + 1e-9)
+    assert rm.shift_terms() < DenseRump(L.toarray()).shift_terms() / 2
+
+
+def test_sparse_rump_adversarial_clustered_top_and_wide_norm_range():
+    """The envelope test's adversarial matrices (a cluster of 40 eigenvalues within 1e-13 of the top; rows
+    scaled over 12 orders of magnitude) with a forced core: never a t below λ_max."""
+    rng = np.random.default_rng(3)
+    n = 120
+    d = np.concatenate([np.full(40, 5.0) + 1e-13 * rng.random(40), rng.uniform(-5, 4, n - 40)])
+    off = sp.diags([1e-9 * rng.standard_normal(n - 1)], [1])
+    B = (sp.diags(d) + off + off.T).tocsr()
+    lmax = float(np.linalg.eigvalsh(B.toarray())[-1])
+    t, _ = rigorous_lambda_max_upper(SparseRump(B, plan=elimination_plan(B, cap=1)), np.zeros(n), lmax)
+    assert lmax <= t <= lmax + 1e-9
+    D = sp.diags(10.0 ** rng.uniform(-6, 6, n))
+    S = (D @ random_graph_matrix(n, 2 * n, rng) @ D).tocsr()
+    ev = np.linalg.eigvalsh(S.toarray())
+    lmax, scale = float(ev[-1]), float(np.abs(ev).max())
+    for cap in (1024, 4):
+        rm = SparseRump(S, plan=elimination_plan(S, cap=cap))
+        t, _ = rigorous_lambda_max_upper(rm, np.zeros(n), lmax)
+        assert t >= lmax - 1e-12 * scale
+        assert not rm.proves(np.zeros(n), lmax - 1e-6 * scale)[0]
+
+
+@pytest.mark.parametrize("cap", [1024, 5])
+def test_sparse_factor_solves_the_shifted_system(cap):
+    rng = np.random.default_rng(cap)
+    B = random_graph_matrix(80, 200, rng)
+    n = 80
+    c = rng.standard_normal(n)
+    t = float(np.linalg.eigvalsh(B.toarray() - np.diag(c))[-1]) + 1.0
+    ok, solve = SparseRump(B, plan=elimination_plan(B, cap=cap)).proves(c, t)
+    assert ok
+    A = t * np.eye(n) - B.toarray() + np.diag(c)
+    for Y in (rng.standard_normal(n), rng.standard_normal((n, 3))):
+        X = solve(Y)
+        assert X.shape == Y.shape
+        assert np.allclose(A @ X, Y, atol=1e-9)
+
+
+def test_materialise_picks_minimum_degree_for_a_random_graph():
+    """A sparse random graph (n = 2,000, 1%): its band is nearly dense, the minimum-degree factor is not; the
+    rigorous bound through it matches the dense one."""
+    rng = np.random.default_rng(22)
+    B = random_graph_matrix(2000, 20000, rng)
+    rm = materialise(as_operator(B))
+    assert rm.structure == "sparse" and rm.memory < 16 * 2000 * 2000 / 3
+    c = np.zeros(2000)
+    lmax = float(np.linalg.eigvalsh(B.toarray())[-1])
+    t, _ = rigorous_lambda_max_upper(rm, c, lmax)
+    t_dense, _ = rigorous_lambda_max_upper(B.toarray(), c, lmax)
+    assert lmax <= t <= t_dense
+    proof = sdpsolve.prove_lambda_max(B, estimate=lmax)
+    assert proof.factorisation == "sparse" and proof.t >= lmax
+
+
+def test_sparse_rump_rejects_bad_plans():
+    B = cycle_laplacian(6)
+    with pytest.raises(ValueError, match="plan"):
+        SparseRump(B, plan=elimination_plan(cycle_laplacian(7)))
+    with pytest.raises(ValueError, match="cap"):
+        elimination_plan(B, cap=0)

@@ -416,7 +416,8 @@ def verify_table(name: str = "verify_paper_nets.json") -> str:
            f"{d['start']}–{d['start'] + d['count'] - 1}, {d['timeout']:g} s per input, {d['workers']} processes, one "
            f"thread each). Machine: {_machine(m, at_end=True)}, {d['date']}"
            + (f", code {d['commit']}" if d.get("commit") else "") + ". Every witness re-checked by "
-           "`certifiers.confirm_witness`.", "",
+           "`certifiers.confirm_witness`." + (f" The stores were filled by: {d['runs']}." if d.get("runs") else ""),
+           "",
            "| network | inputs | verified | falsified (witnesses confirmed) | unknown | robust error in "
            "| decided by | s per input: median / p90 / total |",
            "|---|---|---|---|---|---|---|---|"]
@@ -433,8 +434,9 @@ def verify_table(name: str = "verify_paper_nets.json") -> str:
         second = r.get("second_pass")
         if second:
             f = r["first_pass"]
+            over = "" if second["inputs"] >= f["unknown"] else f" over {second['inputs']} of them"
             notes.append(f"{net}: the first pass left {f['unknown']} unknown; a second pass of {second['timeout']:g} s "
-                         "each gave " + "; ".join(f"image {i}: {v}" for i, v in second["decided"].items()))
+                         f"each{over} gave " + "; ".join(f"image {i}: {v}" for i, v in second["decided"].items()))
     if notes:
         out += ["", "Second pass (`--retry-timeout`; its verdicts replace the first pass's unknowns, its times are "
                 "not in the time column): " + ". ".join(notes) + "."]

@@ -149,6 +149,8 @@ def main(argv=None) -> int:
     ap.add_argument("--retry-timeout", type=float, default=0.0,
                     help="a second pass over the inputs left unknown, this many seconds each (default 0: none)")
     ap.add_argument("--summary-only", action="store_true")
+    ap.add_argument("--runs", default=None,
+                    help="with --summary-only: the commands that filled the stores (kept in the JSON, rendered)")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "verify_paper_nets.json")
     args = ap.parse_args(argv)
@@ -162,9 +164,15 @@ def main(argv=None) -> int:
             run(net, args)
             if args.retry_timeout:
                 retry(net, args)
-    out = {"command": "bench/verify_paper_nets.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    given = list(argv if argv is not None else sys.argv[1:])
+    if "--runs" in given:  # the note is rendered on its own, not as part of the command
+        k = given.index("--runs")
+        given = given[:k] + given[k + 2:]
+    out = {"command": "bench/verify_paper_nets.py " + " ".join(given),
            "machine": machine, "eps": args.eps, "start": args.start, "count": args.count, "timeout": args.timeout,
            "workers": args.workers, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": code_commit(), "nets": {}}
+    if args.runs:
+        out["runs"] = args.runs
     for net in args.nets:
         row = summarise(net, args)
         if row is not None:

@@ -113,14 +113,19 @@ def test_random_sparse_agrees_with_dense_and_mpmath(seed):
     assert t_env <= t_dense + 1e-15 * (1 + abs(est)), (t_env, t_dense)
 
 
+def clustered_top(n: int, rng) -> sp.csr_matrix:
+    """Tridiagonal with 40 eigenvalues within 1e-13 of the top (5.0) and tiny off-diagonal couplings."""
+    d = np.concatenate([np.full(40, 5.0) + 1e-13 * rng.random(40), rng.uniform(-5, 4, n - 40)])
+    off = sp.diags([1e-9 * rng.standard_normal(n - 1)], [1])
+    return (sp.diags(d) + off + off.T).tocsr()
+
+
 def test_adversarial_clustered_top_and_wide_norm_range():
     """A cluster of 40 eigenvalues within 1e-13 of the top, and rows scaled by 1e-6..1e6 (a norm range of 1e12):
     never a t below λ_max; the envelope never looser than the dense test."""
     rng = np.random.default_rng(3)
     n = 120
-    d = np.concatenate([np.full(40, 5.0) + 1e-13 * rng.random(40), rng.uniform(-5, 4, n - 40)])
-    off = sp.diags([1e-9 * rng.standard_normal(n - 1)], [1])
-    B = (sp.diags(d) + off + off.T).tocsr()
+    B = clustered_top(n, rng)
     lmax = float(np.linalg.eigvalsh(B.toarray())[-1])
     t_env, _ = rigorous_lambda_max_upper(EnvelopeRump(B), np.zeros(n), lmax)
     t_dense, _ = rigorous_lambda_max_upper(B.toarray(), np.zeros(n), lmax)
@@ -353,9 +358,7 @@ def test_sparse_rump_adversarial_clustered_top_and_wide_norm_range():
     scaled over 12 orders of magnitude) with a forced core: never a t below λ_max."""
     rng = np.random.default_rng(3)
     n = 120
-    d = np.concatenate([np.full(40, 5.0) + 1e-13 * rng.random(40), rng.uniform(-5, 4, n - 40)])
-    off = sp.diags([1e-9 * rng.standard_normal(n - 1)], [1])
-    B = (sp.diags(d) + off + off.T).tocsr()
+    B = clustered_top(n, rng)
     lmax = float(np.linalg.eigvalsh(B.toarray())[-1])
     t, _ = rigorous_lambda_max_upper(SparseRump(B, plan=elimination_plan(B, cap=1)), np.zeros(n), lmax)
     assert lmax <= t <= lmax + 1e-9

@@ -362,15 +362,18 @@ ELIMINATION_CAP = 1024
 NUMBA_RATE, BLAS_RATE = 1.0e9, 2.0e10
 
 
-def elimination_plan(A: sp.spmatrix, cap: int = ELIMINATION_CAP) -> EliminationPlan:
+def elimination_plan(A: sp.spmatrix, cap: int = ELIMINATION_CAP,
+                     max_memory: float = RIGOROUS_MAX_MEMORY) -> EliminationPlan:
     """A minimum-degree plan of the sparse symmetric ``A`` for :class:`SparseRump`, with its core chosen by cost.
 
     Vertices are eliminated by minimum degree (fill tracked explicitly) up to degree ``cap``; the order is then
     cut where the eliminated degrees first pass 16, 32, …, ``cap``, everything after the cut forming the dense
     core, at the cut with the smallest estimated time (numba flops / :data:`NUMBA_RATE` + LAPACK flops /
-    :data:`BLAS_RATE`). Minimum degree keeps the factor of sparse random graphs and planar graphs small where
-    any band is nearly dense (a random graph with n = 5,000 and 12,500 edges: a core of about 1,500 and 10⁹
-    flops, against 4·10¹⁰ dense; a planar graph with n = 10⁵: no core, 4·10⁸ flops).
+    :data:`BLAS_RATE`). The elimination also stops before its lists and the factor's pattern pass ``max_memory``
+    bytes (the plan's ``memory`` then shows whether its dense core fits). Minimum degree keeps the factor of
+    sparse random graphs and planar graphs small where any band is nearly dense (a random graph with n = 5,000
+    and 12,500 edges: a core of about 1,500 and 10⁹ flops, against 4·10¹⁰ dense; a planar graph with n = 10⁵: a
+    core of about 1,500 and 1.5·10⁹ flops, against 1.3·10¹¹ in its envelope).
 
     Examples
     --------
@@ -400,7 +403,7 @@ def elimination_plan(A: sp.spmatrix, cap: int = ELIMINATION_CAP) -> EliminationP
     cap = max(1, min(int(cap), n - 1)) if n > 1 else 1
     order, core, colptr, rows = min_degree_elimination(pattern.indptr.astype(np.int64),
                                                        pattern.indices.astype(np.int64), n, cap, NUMBA_RATE,
-                                                       BLAS_RATE)
+                                                       BLAS_RATE, int(min(max_memory / 16.0, 2.0**62)))
     counts = np.diff(colptr)
     step = np.full(n, len(order), dtype=np.int64)  # core vertices: after every eliminated one
     step[order] = np.arange(len(order))
@@ -565,7 +568,7 @@ def materialise(op, *, max_memory: float = RIGOROUS_MAX_MEMORY) -> RumpMatrix | 
         best = plan.flops / BLAS_RATE if envelope_ok else float(n) ** 3 / 3.0 / BLAS_RATE
         elimination = None
         if searched and best > ELIMINATION_WORTH:
-            elimination = elimination_plan(S)
+            elimination = elimination_plan(S, max_memory=max_memory)
             if elimination.memory > max_memory or elimination.seconds >= best:
                 elimination = None
         if envelope_ok or elimination is not None:

@@ -277,7 +277,7 @@ def is_exactly_symmetric(A):
 # sparse Cholesky with a dense core (sdpsolve._cholesky.SparseRump)
 # ------------------------------------------------------------------------------------------------------------
 @njit(cache=True)
-def min_degree_elimination(indptr, indices, n, cap, numba_rate, blas_rate):
+def min_degree_elimination(indptr, indices, n, cap, numba_rate, blas_rate, budget):
     """Minimum-degree elimination of the graph of a symmetric pattern (CSR, no diagonal) with explicit fill.
 
     A vertex whose degree (original or after fill) exceeds ``cap`` joins the dense core and is never eliminated.
@@ -285,6 +285,7 @@ def min_degree_elimination(indptr, indices, n, cap, numba_rate, blas_rate):
     saves the dense core factored after it (about k² / ``blas_rate`` for a core of k vertices): the smallest
     degree left is then a large share of what is left, which is nearly dense. For the same reason a vertex
     whose degree passes √(numba_rate / blas_rate) · k joins the core at once (its list is not kept growing).
+    It stops, too, before the factor's pattern or the adjacency lists pass ``budget`` entries (memory).
     Returns (order of the eliminated vertices, core mask, column pointers, column rows): the rows of eliminated
     column j are its neighbours (eliminated later, or core) at the moment it is eliminated — exactly the
     nonzero pattern of column j of the Cholesky factor in this order. The adjacency lists live in one pool and
@@ -324,7 +325,7 @@ def min_degree_elimination(indptr, indices, n, cap, numba_rate, blas_rate):
             continue
         dv = deg[v]
         rest = float(n - m - 1)
-        if float(dv) * float(dv) / numba_rate > rest * rest / blas_rate:
+        if float(dv) * float(dv) / numba_rate > rest * rest / blas_rate or nnz + dv > budget or top > budget:
             break
         # a vertex above this degree would be stopped at (the rest only shrinks): it joins the core at once
         limit = ratio * rest

@@ -411,3 +411,20 @@ def test_sparse_rump_rejects_bad_plans():
         SparseRump(B, plan=elimination_plan(cycle_laplacian(7)))
     with pytest.raises(ValueError, match="cap"):
         elimination_plan(B, cap=0)
+
+
+def test_elimination_stops_within_its_memory_budget():
+    """With a budget far below the fill, the elimination stops early: a larger core, still a valid plan (its
+    proofs agree with the dense test's), and ``materialise`` refuses what does not fit."""
+    rng = np.random.default_rng(7)
+    B = random_graph_matrix(600, 1800, rng)
+    full = elimination_plan(B)
+    small = elimination_plan(B, max_memory=2e5)
+    assert small.interior < full.interior and small.core > full.core
+    assert len(small.li) * 16 <= 2e5
+    c = np.zeros(600)
+    lmax = float(np.linalg.eigvalsh(B.toarray())[-1])
+    t, _ = rigorous_lambda_max_upper(SparseRump(B, plan=small), c, lmax)
+    t_dense, _ = rigorous_lambda_max_upper(B.toarray(), c, lmax)
+    assert lmax <= t <= t_dense
+    assert materialise(as_operator(B), max_memory=1e4) is None

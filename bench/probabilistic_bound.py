@@ -3,8 +3,8 @@
 For each graph, the MAXCUT SDP is solved with ``sdpsolve.solve(..., rtol=1e-4)`` (rigorous: its certified
 t ≥ λ_max(M − diag c) at the returned dual point c is the reference, proved by a Cholesky factorisation). At
 that c, t is then bounded with probability ≥ 1 − δ (δ = 1e-9) from products only, as ``compute_bound`` does
-when no factorisation fits: a block-Lanczos Ritz value θ, the proved shift σ = ||M|| bound + max|c|, and the
-Kuczyński–Woźniakowski number of steps for the slack ``--slack`` · |U| / n; then
+when no factorisation fits: a block-Lanczos Ritz value θ, then the proved shift σ = ||M|| bound + max|c| and
+the Kuczyński–Woźniakowski number of steps for the slack ``--slack`` · |U| (``probabilistic_budget``); then
 
 * plain: that many fully reorthogonalised Lanczos steps (capped at 4,000, as before the filter;
   ``sdpsolve._bounds.probabilistic_lambda_max_upper``; not run above ``--plain-max-n``), and
@@ -40,11 +40,10 @@ from sdpsolve._bounds import (  # noqa: E402
     ShiftedOperator,
     bound_value,
     filtered_lambda_max_upper,
-    kw_steps,
+    probabilistic_budget,
     probabilistic_lambda_max_upper,
 )
 from sdpsolve._eigen import lanczos  # noqa: E402
-from sdpsolve.rounding import U, up  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "probabilistic_bound.json"
 DELTA = 1e-9
@@ -83,9 +82,7 @@ def main(argv=None) -> int:
         est = lanczos(B, n, k=1, block_size=4, tol=1e-8, maxiter=500, rng=np.random.default_rng(0), check_every=1)
         theta = float(est.values[0])
         t_ritz = time.perf_counter() - t0
-        sigma = up(up(op.norm_bound()) + float(np.max(np.abs(c))) * (1 + 4 * U))
-        slack = args.slack * abs(res.lower)
-        wanted = kw_steps(n, max(min(slack / n / sigma, 0.5), 1e-14), DELTA)
+        sigma, wanted = probabilistic_budget(op, c, mask, theta, args.slack * abs(res.lower), DELTA)
         row = {"instance": name, "n": n, "edges": g.m, "lower": res.lower, "t_rigorous": res.lambda_max_upper,
                "sigma": sigma, "kw_steps": wanted, "ritz_seconds": t_ritz, "ritz": theta}
         for label in ("filtered", "plain") if n <= args.plain_max_n else ("filtered",):

@@ -345,6 +345,23 @@ def _rump(op: Operator, max_memory: float = float("inf")) -> tuple[RumpMatrix, f
     return rm, rm.err
 
 
+def probabilistic_budget(op: Operator, c: np.ndarray, mask: np.ndarray, theta: float, slack: float,
+                         delta: float) -> tuple[float, int]:
+    """(σ, steps) of the probabilistic bound at c: σ = ||M|| bound + max|c| (proved, rounded up: B + σI ⪰ 0 for
+    B = M − diag c), and the Kuczyński–Woźniakowski steps that keep U(c, t) within ``slack`` of U(c, λ_max) (t is
+    counted once per row where c_i + θ > 0 or i ∈ E). Raises BoundError when the operator has no ``norm_bound``."""
+    norm_m = op.norm_bound()
+    if norm_m is None:
+        raise BoundError(
+            "the probabilistic bound needs a proved bound on ||M||_2, and this operator provides none; give the "
+            "operator a `norm_bound()` method, or use bound='rigorous'."
+        )
+    sigma = up(up(norm_m) + float(np.max(np.abs(c), initial=0.0)) * (1 + 4 * U))
+    n_active = max(1, int(np.sum(mask | (c + theta > 0))))
+    eps_wanted = max(min(slack / n_active / max(sigma, 1e-300), 0.5), 1e-14)
+    return sigma, kw_steps(op.n, eps_wanted, delta)
+
+
 def compute_bound(
     op: Operator,
     c: np.ndarray,
@@ -397,17 +414,8 @@ def compute_bound(
                        factorisation=as_rump_matrix(Md).structure)
         return DualBound(bound_value(c, t, mask), "rigorous", t, 0.0, theta, op.n_matvec - before, details)
     # probabilistic
-    norm_m = op.norm_bound()
-    if norm_m is None:
-        raise BoundError(
-            "the probabilistic bound needs a proved bound on ||M||_2, and this operator provides none; give the "
-            "operator a `norm_bound()` method, or use bound='rigorous'."
-        )
-    sigma = up(up(norm_m) + float(np.max(np.abs(c), initial=0.0)) * (1 + 4 * U))
-    n_active = max(1, int(np.sum(mask | (c + theta > 0))))
     slack = target_slack if target_slack is not None else 1e-6 * max(1.0, abs(bound_value_estimate(c, theta, mask)))
-    eps_wanted = max(min(slack / n_active / max(sigma, 1e-300), 0.5), 1e-14)
-    wanted = kw_steps(n, eps_wanted, delta)
+    sigma, wanted = probabilistic_budget(op, c, mask, theta, slack, delta)
     if wanted > FILTER_KRYLOV and n > FILTER_KRYLOV:
         # many steps: a Chebyshev filter of degree d and k ≤ FILTER_KRYLOV Krylov vectors, about as many products
         # and the same accuracy as plain Lanczos with k·d steps, without storing and reorthogonalising k·d vectors

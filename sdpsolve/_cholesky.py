@@ -183,6 +183,7 @@ class EnvelopeRump(RumpMatrix):
         if not 0 <= int(border) <= n:
             raise ValueError(f"`border` must be in [0, {n}], got {border!r}.")
         self.perm, self.border = perm, int(border)
+        self._inv = np.argsort(perm)
         P = B[perm][:, perm].tocsr()
         L = sp.tril(P, k=-1, format="csr")
         L.eliminate_zeros()
@@ -231,7 +232,7 @@ class EnvelopeRump(RumpMatrix):
             R, info = lapack.dpotrf(S, lower=0, clean=0, overwrite_a=1)
             if info != 0:
                 return False, None
-        perm, inv = self.perm, np.argsort(self.perm)
+        perm, inv = self.perm, self._inv
 
         def solve(X):
             X = np.asarray(X, dtype=np.float64)
@@ -248,6 +249,14 @@ class EnvelopeRump(RumpMatrix):
             return Z[inv].reshape(X.shape)
 
         return True, solve
+
+
+def off_diagonal_pattern(A: sp.spmatrix) -> sp.csr_matrix:
+    """The nonzero pattern of ``A`` without its diagonal (int8 CSR): the graph an order is searched on."""
+    pattern = (sp.csr_matrix(A) != 0).astype(np.int8).tocsr()
+    pattern.setdiag(0)
+    pattern.eliminate_zeros()
+    return pattern
 
 
 class SparseRump(RumpMatrix):
@@ -272,6 +281,7 @@ class SparseRump(RumpMatrix):
         if len(plan.perm) != n:
             raise ValueError(f"`plan` is for n = {len(plan.perm)}, the matrix has n = {n}.")
         self.plan = plan
+        self._inv = np.argsort(plan.perm)
         m, k = plan.interior, n - plan.interior
         rowcount = np.diff(plan.rp)
         terms = rowcount + np.concatenate([np.zeros(m, dtype=np.int64), np.arange(k, dtype=np.int64)])
@@ -316,7 +326,7 @@ class SparseRump(RumpMatrix):
             R, info = lapack.dpotrf(S.T, lower=0, clean=0, overwrite_a=1)
             if info != 0:
                 return False, None
-        perm, inv = plan.perm, np.argsort(plan.perm)
+        perm, inv = plan.perm, self._inv
 
         def solve(X):
             X = np.asarray(X, dtype=np.float64)
@@ -393,15 +403,11 @@ def elimination_plan(A: sp.spmatrix, cap: int = ELIMINATION_CAP,
 
     if int(cap) < 1:
         raise ValueError(f"`cap` must be a positive int, got {cap!r}.")
-    A = sp.csr_matrix(A)
+    A = abs(sp.csr_matrix(A))
     n = A.shape[0]
-    pattern = (A != 0).astype(np.int8).tocsr()
-    pattern = (pattern + pattern.T).tocsr()
-    pattern.setdiag(0)
-    pattern.eliminate_zeros()
-    pattern.sort_indices()
+    pattern = off_diagonal_pattern(A + A.T)  # (|A| + |A|ᵀ: no entry cancels)
     cap = max(1, min(int(cap), n - 1)) if n > 1 else 1
-    order, core, colptr, rows = min_degree_elimination(pattern.indptr.astype(np.int64),
+    order, colptr, rows = min_degree_elimination(pattern.indptr.astype(np.int64),
                                                        pattern.indices.astype(np.int64), n, cap, NUMBA_RATE,
                                                        BLAS_RATE, int(min(max_memory / 16.0, 2.0**62)))
     counts = np.diff(colptr)
@@ -492,9 +498,7 @@ def envelope_plan(A: sp.spmatrix) -> EnvelopePlan:
 
     A = sp.csr_matrix(A)
     n = A.shape[0]
-    pattern = (A != 0).astype(np.int8).tocsr()
-    pattern.setdiag(0)
-    pattern.eliminate_zeros()
+    pattern = off_diagonal_pattern(A)
     degree = np.diff(pattern.indptr)
     by_degree = np.argsort(-degree, kind="stable")
     # border sizes: powers of two, and the number of rows above each degree n/2, n/4, … (the "cliffs": a dense

@@ -286,7 +286,7 @@ def min_degree_elimination(indptr, indices, n, cap, numba_rate, blas_rate, budge
     degree left is then a large share of what is left, which is nearly dense. For the same reason a vertex
     whose degree passes √(numba_rate / blas_rate) · k joins the core at once (its list is not kept growing).
     It stops, too, before the factor's pattern or the adjacency lists pass ``budget`` entries (memory).
-    Returns (order of the eliminated vertices, core mask, column pointers, column rows): the rows of eliminated
+    Returns (order of the eliminated vertices, column pointers, column rows): the rows of eliminated
     column j are its neighbours (eliminated later, or core) at the moment it is eliminated — exactly the
     nonzero pattern of column j of the Cholesky factor in this order. The adjacency lists live in one pool and
     move to its end, twice as long, when they fill up (memory O(fill), not O(n · cap)).
@@ -374,7 +374,7 @@ def min_degree_elimination(indptr, indices, n, cap, numba_rate, blas_rate, budge
                 deg[u] += 1
             if not core[u]:
                 heapq.heappush(heap, (deg[u], u))
-    return order[:m], core, colptr[: m + 1], rows[:nnz]
+    return order[:m], colptr[: m + 1], rows[:nnz]
 
 
 @njit(cache=True, fastmath=False)

@@ -52,12 +52,14 @@ class MarginMILP:
 
 def exact_margin_max(
     network: ReLUNetwork, lo, hi, label: int, target: int, *, bounds: str = "crown", time_limit: float = 60.0,
-    intervals=None,
+    intervals=None, relax: bool = False,
 ) -> MarginMILP:
     """max f_target(x) − f_label(x) over lo ≤ x ≤ hi, by a MILP with big-M constants from ``bounds``.
 
     ``intervals``: per hidden layer, valid bounds ``(lower, upper)`` on its pre-activations over the box (e.g. the
-    proved ones the caller has); when given, ``bounds`` is not computed.
+    proved ones the caller has); when given, ``bounds`` is not computed. ``relax``: solve the linear programming
+    relaxation instead (the indicators continuous in [0, 1]: the triangle relaxation of every unstable ReLU); its
+    ``upper`` is then the LP optimum, the least value any Lagrangian bound with these intervals can reach.
 
     Examples
     --------
@@ -134,6 +136,8 @@ def exact_margin_max(
     obj = np.zeros(nvar)
     obj[offsets[L] : offsets[L] + sizes[L]] = -c_last  # milp minimises
     cons = [LinearConstraint(A.tocsr(), rlo, rhi)] if rows else []
+    if relax:
+        integrality[:] = 0
     res = milp(obj, constraints=cons, integrality=integrality, bounds=Bounds(var_lo, var_hi),
                options={"time_limit": float(time_limit), "mip_rel_gap": 1e-9})
     if res.x is None:

@@ -8,6 +8,8 @@ Oracles used here:
   :func:`confirm_witness` accepts, and decides every instance within the timeout;
 * the same MILP on the sub-box of every branch-and-bound split (the split constraints added as neuron-sign
   restrictions): a node's proved bound is never below the node's exact maximum;
+* the LP relaxation of the same MILP (HiGHS): no Lagrangian bound is below its optimum (weak duality), and the
+  optimised multipliers get close to it;
 * the closed-form CROWN bounds (the proved bounds agree with them up to rounding and are never looser by more
   than a relative 1e-9), dense sampling, and exact rational arithmetic for the outward box.
 """
@@ -24,7 +26,12 @@ from certifiers import ReLUNetwork, confirm_witness, get_certifier, margin_upper
 from certifiers._base import outer_box
 from certifiers._milp import exact_margin_max
 from certifiers._outcome import Verdict
-from certifiers._rigorous_crown import proved_layer_bounds, proved_margin_bounds
+from certifiers._rigorous_crown import (
+    proved_layer_bounds,
+    proved_layer_bounds_batch,
+    proved_margin_bounds,
+    proved_margin_bounds_batch,
+)
 from certifiers._verify import branch_and_bound, decide
 from certifiers.workflows import summarize_verdicts
 
@@ -190,3 +197,116 @@ def test_child_bounds_reusing_the_parents_equal_a_full_computation():
                 assert full.empty == reused.empty
                 for a, b in zip(full.lower + full.upper, reused.lower + reused.upper):
                     np.testing.assert_array_equal(a, b)
+
+
+def test_optimised_multipliers_approach_the_lp_optimum_and_never_pass_it():
+    closed = []
+    for net, x, label, eps in _instances(9):
+        lo, hi = outer_box(x, eps)
+        b = proved_layer_bounds(net, lo, hi)
+        crown = proved_margin_bounds(net, lo, hi, label, b)
+        opt = proved_margin_bounds(net, lo, hi, label, b, optimise=300)
+        for j in range(net.n_classes):
+            if j == label:
+                continue
+            lp = exact_margin_max(net, lo, hi, label, j, intervals=list(zip(b.lower, b.upper)), relax=True).upper
+            # the LP's own tolerances (feasibility 1e-7, the intervals widened by 1e-7) are far below 1e-6
+            assert opt[j] >= lp - 1e-6 * (1.0 + abs(lp)), "a Lagrangian bound below the LP optimum"
+            assert opt[j] <= crown[j]
+            if crown[j] - lp > 1e-3:
+                closed.append((crown[j] - opt[j]) / (crown[j] - lp))
+    assert len(closed) >= 8, "the instances must leave CROWN a gap to the LP"
+    assert min(closed) >= 0.9, f"the optimised multipliers closed only {min(closed):.2f} of CROWN's gap to the LP"
+
+
+def _random_nodes(net, root, count, seed):
+    """``count`` branch-and-bound nodes: 1–3 unstable neurons of the root split at random, each reusing the root."""
+    rng = np.random.default_rng(seed)
+    cands = [(i, int(k)) for i, u in enumerate(root.unstable()) for k in u]
+    nodes = []
+    for _ in range(count):
+        splits = [np.zeros(W.shape[0], dtype=np.int8) for W in net.weights[:-1]]
+        picked = rng.choice(len(cands), size=min(len(cands), rng.integers(1, 4)), replace=False)
+        for p in picked:
+            i, k = cands[p]
+            splits[i][k] = rng.choice([-1, 1])
+        first = min(cands[p][0] for p in picked)
+        nodes.append((splits, first + 1))
+    return nodes
+
+
+def test_batched_node_bounds_contain_every_point_of_the_node():
+    net = _net(21, [4, 10, 10, 10, 3])
+    x = np.full(4, 0.5)
+    label = int(net.predict(x[None])[0])
+    lo, hi = outer_box(x, 0.25)
+    root = proved_layer_bounds(net, lo, hi)
+    nodes = _random_nodes(net, root, 24, 0)
+    batch = proved_layer_bounds_batch(net, lo, hi, [s for s, _ in nodes], [root] * len(nodes), [r for _, r in nodes])
+    live = [k for k, b in enumerate(batch) if not b.empty]
+    assert 0 < len(live) < len(nodes) or len(live) == len(nodes)
+    targets = [j for j in range(net.n_classes) if j != label]
+    ub, kept, state = proved_margin_bounds_batch(net, lo, hi, label, targets, [batch[k] for k in live], optimise=30)
+    assert ub.shape == (len(live), len(targets)) and state is not None
+    P = np.random.default_rng(3).uniform(lo, hi, size=(40000, 4))
+    acts = net.activations(P)
+    pre = [acts[i] @ net.weights[i].T + net.biases[i] for i in range(net.n_layers - 1)]
+    logits = net.logits(P)
+    seen = 0
+    for row, k in enumerate(live):
+        splits, _ = nodes[k]
+        inside = np.ones(len(P), dtype=bool)
+        for i, s in enumerate(splits):
+            for n in np.flatnonzero(s):
+                inside &= (pre[i][:, n] <= 0) if s[n] < 0 else (pre[i][:, n] >= 0)
+        if not inside.any():
+            continue
+        seen += 1
+        for i, (l, u) in enumerate(zip(batch[k].lower, batch[k].upper)):
+            assert np.all(pre[i][inside] >= l) and np.all(pre[i][inside] <= u), f"node {k}, layer {i}"
+        margins = logits[inside][:, targets] - logits[inside][:, [label]]
+        assert np.all(margins.max(axis=0) <= ub[row] + 1e-9), f"node {k}: a point above its proved margin bound"
+    assert seen >= 5, "too few nodes with sampled points to test"
+    # a node whose splits exclude every point of the box is empty (every sampled point misses it)
+    for k, b in enumerate(batch):
+        if b.empty:
+            splits, _ = nodes[k]
+            inside = np.ones(len(P), dtype=bool)
+            for i, s in enumerate(splits):
+                for n in np.flatnonzero(s):
+                    inside &= (pre[i][:, n] <= 0) if s[n] < 0 else (pre[i][:, n] >= 0)
+            assert not inside.any()
+
+
+def test_branch_and_bound_batches_prove_what_one_node_at_a_time_proves():
+    for seed in (7, 8, 9):
+        net = _net(seed, [4, 12, 12, 3])
+        x = np.full(4, 0.5)
+        label = int(net.predict(x[None])[0])
+        lo, hi = outer_box(x, 0.15)
+        exact = {j: exact_margin_max(net, lo, hi, label, j).value for j in range(3) if j != label}
+        if max(exact.values()) >= 0:
+            continue
+        results = [branch_and_bound(net, lo, hi, label, list(exact), deadline=float("inf"), batch=batch)
+                   for batch in (1, 32)]
+        for proved, worst, nodes in results:
+            assert proved and nodes >= 1
+            for j in exact:
+                assert exact[j] - 1e-9 <= worst[j] < 0, "a proved bound below the exact maximum"
+
+
+def test_batched_bounds_reject_bad_input():
+    net = _net(2, [3, 5, 2])
+    lo, hi = np.zeros(3), np.ones(3)
+    root = proved_layer_bounds(net, lo, hi)
+    with pytest.raises(ValueError, match="one entry per node"):
+        proved_layer_bounds_batch(net, lo, hi, [[np.zeros(5, dtype=np.int8)]], [root, root], [1])
+    empty = proved_layer_bounds(net, lo, hi, [np.full(5, -1, dtype=np.int8)])
+    splits = [np.zeros(5, dtype=np.int8)]
+    bounds = proved_layer_bounds_batch(net, lo, hi, [splits], [root], [0])
+    if empty.empty:
+        with pytest.raises(ValueError, match="empty node"):
+            proved_margin_bounds_batch(net, lo, hi, 0, [1], [empty])
+    assert not bounds[0].empty
+    with pytest.raises(ValueError, match="batch"):
+        branch_and_bound(net, lo, hi, 0, [1], deadline=float("inf"), batch=0)

@@ -389,7 +389,7 @@ def proved_margin_bounds_batch(network: ReLUNetwork, lo, hi, label: int, targets
     V[np.arange(len(targets)), targets] = 1.0
     V[:, label] -= 1.0
     L = network.n_layers - 1
-    intervals = [(np.stack([b.lower[i] for b in bounds])[:, None, :], np.stack([b.upper[i] for b in bounds])[:, None, :])
+    intervals = [tuple(np.stack([getattr(b, side)[i] for b in bounds])[:, None, :] for side in ("lower", "upper"))
                  for i in range(L)]
     ub, kept = _lagrangian_upper(network, L, V, lo, hi, intervals, keep=True, with_interval=True)
     ub = np.broadcast_to(ub, (len(bounds), len(targets))).copy()

@@ -423,7 +423,10 @@ def verify_table(name: str = "verify_paper_nets.json") -> str:
            "|---|---|---|---|---|---|---|---|"]
     for net, r in d["nets"].items():
         lo, hi = r["robust_error"]
-        stages = ", ".join(f"{k.split('/')[1]} {v}" for k, v in r["stages"].items() if not k.startswith("unknown"))
+        stages = "; ".join(
+            f"{verdict}: " + ", ".join(f"{k.split('/')[1]} {v}" for k, v in r["stages"].items()
+                                       if k.startswith(verdict + "/"))
+            for verdict in ("falsified", "verified") if any(k.startswith(verdict + "/") for k in r["stages"]))
         unknown = f"{r['unknown']}" + (f" (images {', '.join(map(str, r['unknown_indices']))})"
                                       if r["unknown_indices"] else "")
         out.append(f"| {net} | {r['n']} | {r['verified']} | {r['falsified']} ({r['witnesses_confirmed']}) | {unknown} "
@@ -675,6 +678,36 @@ def probabilistic_bound_table() -> str:
     return "\n".join(out)
 
 
+def bab_table() -> str:
+    d = _load("bab_throughput.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/bab_throughput.py`_"
+    out = [f"Command: `.venv/bin/python {d['command'].strip()}`, one thread. Machine: "
+           f"{_machine(d['machine'], at_end=True)}, {d['date']}, code {d.get('commit')}.", "",
+           "Root multipliers (ε = 0.1, the targets CROWN leaves open): the share of CROWN's gap to the LP optimum "
+           "(HiGHS, same intervals) that the proved bound closes after k Adam steps, mean (least), and the seconds.",
+           "", "| network, test image | open targets | LP (HiGHS) s | 20 steps | 40 steps | 100 steps |",
+           "|---|---|---|---|---|---|"]
+    for r in d["root"]:
+        cells = [f"{v['closed_mean']:.2f} ({v['closed_min']:.2f}), {v['time']:.2f} s" for v in r["steps"].values()]
+        out.append(f"| {r['net']} {r['image']} | {len(r['targets'])} | {r['lp_time']:.1f} | {' | '.join(cells)} |")
+    b = d["bab"]
+    runs = list(b["rows"][0]["runs"]) if b["rows"] else []
+    out += ["", f"Branch and bound on random networks of sizes {'-'.join(map(str, b['sizes']))} that the exact MILP "
+            f"proves robust and the root bound cannot ({b['timeout']:g} s each; proved or not, nodes, seconds):", "",
+            "| unstable | open targets | " + " | ".join(runs) + " |", "|---|---|" + "---|" * len(runs)]
+    for r in b["rows"]:
+        cells = [f"{'proved' if v['proved'] else 'open'}, {v['nodes']:,}, {v['time']:.1f} s"
+                 for v in (r["runs"][k] for k in runs)]
+        out.append(f"| {r['unstable']} | {r['targets']} | " + " | ".join(cells) + " |")
+    if b.get("baseline_error"):
+        out.append(f"\nThe baseline commit {b['baseline']} {b['baseline_error']}.")
+    rates = b["pgd_nn_116"]["rates"]
+    out += ["", "Nodes per second on PGD-NN test image 116 (targets " + ", ".join(map(str, b["pgd_nn_116"]["targets"]))
+            + "): " + "; ".join(f"{k}: {v['nodes'] / v['time']:.0f}" for k, v in rates.items()) + "."]
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
             "throughput": throughput_table, "dask-overhead": dask_overhead_table,
@@ -686,7 +719,7 @@ SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solve
             "sdpcert-profile-before": lambda: sdpcert_profile_table("sdpcert_profile_before.json"),
             "attack-vs-autoattack": attack_vs_autoattack_table,
             "verify-1000": lambda: verify_table("verify_paper_nets_1000.json"),
-            "probabilistic-bound": probabilistic_bound_table}
+            "probabilistic-bound": probabilistic_bound_table, "bab": bab_table}
 
 
 def render(text: str) -> str:

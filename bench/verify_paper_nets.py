@@ -6,7 +6,8 @@ resumed by running the same command again), ``--timeout`` seconds per input, ``-
 verified / falsified / unknown, the robust-error interval [falsified share, 1 − verified share], which stage
 decided how many inputs, time per input (median, 90th percentile, total), and every witness re-checked here by
 :func:`certifiers.confirm_witness`. ``--retry-timeout T`` adds a second pass over the inputs the first left
-unknown, T seconds each (its verdicts replace "unknown"; the table states both passes).
+unknown, T seconds each (its verdicts replace "unknown"; the table states both passes); ``--retry-timeout-net
+NET=T`` gives a network its own T (one store of second-pass verdicts per network and T).
 
 Usage::
 
@@ -70,6 +71,11 @@ def _retry_one(net: str, index: int, eps: float, timeout: float) -> dict:
     return out
 
 
+def _retry_timeout(net: str, args) -> float:
+    """The second pass's seconds per input for ``net`` (``--retry-timeout-net`` over ``--retry-timeout``)."""
+    return getattr(args, "retry_overrides", {}).get(net, args.retry_timeout)
+
+
 def retry(net: str, args) -> None:
     """A second pass over the inputs the first left unknown, ``--retry-timeout`` seconds each (resumable: one JSON
     file per network and timeout; the first pass's records stay as they are)."""
@@ -83,14 +89,15 @@ def retry(net: str, args) -> None:
     wanted = set(range(args.start, args.start + args.count))
     unknown = sorted(r["index"] for r in records if r.get("method") == "verify" and r["index"] in wanted
                      and r["verdict"] == "unknown")
-    rpath = RUNS / f"{net}_eps{args.eps:g}_retry{args.retry_timeout:g}.json"
+    timeout = _retry_timeout(net, args)
+    rpath = RUNS / f"{net}_eps{args.eps:g}_retry{timeout:g}.json"
     done = json.loads(rpath.read_text()) if rpath.exists() else {}
     todo = [i for i in unknown if str(i) not in done]
     if not todo:
         return
-    print(f"== {net}: second pass over {len(todo)} unknown inputs, {args.retry_timeout:g} s each", flush=True)
+    print(f"== {net}: second pass over {len(todo)} unknown inputs, {timeout:g} s each", flush=True)
     with process_pool(args.workers, threads=1) as pool:
-        futures = {i: pool.submit(_retry_one, net, i, args.eps, args.retry_timeout) for i in todo}
+        futures = {i: pool.submit(_retry_one, net, i, args.eps, timeout) for i in todo}
         for i, f in futures.items():
             done[str(i)] = f.result()
             rpath.write_text(json.dumps(done, indent=1))
@@ -113,8 +120,9 @@ def summarise(net: str, args) -> dict | None:
     if not recs:
         return None
     first = summarize_verdicts(recs)
-    rpath = RUNS / f"{net}_eps{args.eps:g}_retry{args.retry_timeout:g}.json"
-    second = json.loads(rpath.read_text()) if args.retry_timeout and rpath.exists() else {}
+    timeout = _retry_timeout(net, args)
+    rpath = RUNS / f"{net}_eps{args.eps:g}_retry{timeout:g}.json"
+    second = json.loads(rpath.read_text()) if timeout and rpath.exists() else {}
     decided_later = {int(i): r for i, r in second.items() if r["verdict"] != "unknown"}
     recs = [decided_later.get(r["index"], r) if r["verdict"] == "unknown" else r for r in recs]
     s = summarize_verdicts(recs)
@@ -130,7 +138,7 @@ def summarise(net: str, args) -> dict | None:
             "witnesses_confirmed": int(confirmed), "witnesses": len(witnesses),
             "unknown_indices": [r["index"] for r in recs if r["verdict"] == "unknown"],
             "first_pass": {"verified": first.verified, "falsified": first.falsified, "unknown": first.unknown},
-            "second_pass": ({"timeout": args.retry_timeout, "inputs": len(second),
+            "second_pass": ({"timeout": timeout, "inputs": len(second),
                              "decided": {str(i): f"{r['verdict']} ({r['stage']}, {r['time']:.0f} s)"
                                          for i, r in sorted(second.items(), key=lambda kv: int(kv[0]))}}
                             if second else None),
@@ -148,12 +156,21 @@ def main(argv=None) -> int:
     ap.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
     ap.add_argument("--retry-timeout", type=float, default=0.0,
                     help="a second pass over the inputs left unknown, this many seconds each (default 0: none)")
+    ap.add_argument("--retry-timeout-net", nargs="+", default=[], metavar="NET=T",
+                    help="a network's own second-pass timeout, overriding --retry-timeout for it (e.g. lp_nn=120)")
     ap.add_argument("--summary-only", action="store_true")
     ap.add_argument("--runs", default=None,
                     help="with --summary-only: the commands that filled the stores (kept in the JSON, rendered)")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "verify_paper_nets.json")
     args = ap.parse_args(argv)
+    try:
+        args.retry_overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.retry_timeout_net)}
+    except ValueError:
+        ap.error(f"--retry-timeout-net: expected NET=SECONDS pairs, got {' '.join(args.retry_timeout_net)}")
+    unknown_nets = set(args.retry_overrides) - set(NETS)
+    if unknown_nets:
+        ap.error(f"--retry-timeout-net: unknown networks {sorted(unknown_nets)} (choose from {', '.join(NETS)})")
     if not DATA.exists():
         print(f"data folder {DATA} not found: nothing to verify", file=sys.stderr)
         return 2
@@ -162,7 +179,7 @@ def main(argv=None) -> int:
     if not args.summary_only:
         for net in args.nets:
             run(net, args)
-            if args.retry_timeout:
+            if _retry_timeout(net, args):
                 retry(net, args)
     given = list(argv if argv is not None else sys.argv[1:])
     if "--runs" in given:  # the note is rendered on its own, not as part of the command

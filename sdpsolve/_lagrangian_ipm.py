@@ -98,6 +98,7 @@ class _Newton:
 
     X: np.ndarray
     Zi: np.ndarray
+    base: np.ndarray
     LX: np.ndarray
     LZ: np.ndarray
     Rp: np.ndarray
@@ -107,7 +108,6 @@ class _Newton:
     zl: np.ndarray
     D: np.ndarray
     cH: tuple
-    dual_infeasible: bool
     A_op: object
     A_adj: object
     B_op: object
@@ -116,8 +116,7 @@ class _Newton:
     def direction(self, sigma_mu, corr_X=None, corr_l=None):
         """(ΔX, Δy, ΔZ, Δx_l, Δz_l) towards XZ = σμI (with Mehrotra's second-order terms when given)."""
         X, Zi = self.X, self.Zi
-        # once the dual is feasible (‖Rd‖ at rounding level) its term is skipped: two n³ products less
-        RC = sigma_mu * Zi - X - (X @ self.Rd @ Zi if self.dual_infeasible else 0.0)
+        RC = sigma_mu * Zi + self.base
         rcl = sigma_mu / self.zl - self.xl - self.D * self.rdl
         if corr_X is not None:
             RC = RC - corr_X
@@ -269,8 +268,10 @@ def lagrangian_ipm(M0: np.ndarray, c0: float, Fa: np.ndarray, Fb: np.ndarray, be
             message = f"singular Schur complement after {it - 1} iterations"
             break
 
-        newton = _Newton(X, Zi, LX, LZ, Rp, Rd, rdl, xl, zl, D, cH, float(np.linalg.norm(Rd)) > 1e-13 * normc,
-                         A_op, A_adj, B_op, Bt_op)
+        # −X − X Rd Z⁻¹, shared by the predictor and the corrector; once the dual is feasible (‖Rd‖ at rounding
+        # level) the second term is skipped: two n³ products less
+        base = -X - X @ Rd @ Zi if float(np.linalg.norm(Rd)) > 1e-13 * normc else -X
+        newton = _Newton(X, Zi, base, LX, LZ, Rp, Rd, rdl, xl, zl, D, cH, A_op, A_adj, B_op, Bt_op)
         dX, dy, dZ, dxl, dzl = newton.direction(0.0)
         ap, ad = newton.steps(dX, dZ, dxl, dzl)
         mu_aff = (float(np.sum((X + ap * dX) * (Z + ad * dZ))) + float((xl + ap * dxl) @ (zl + ad * dzl))) / (n + p)

@@ -228,6 +228,15 @@ def _primal_inputs(inst, V) -> list[np.ndarray]:
     return out
 
 
+def _milp_witness(network: ReLUNetwork, x, label: int, eps: float, point) -> np.ndarray | None:
+    """The MILP's maximiser as a witness, or None: the MILP runs over the box rounded outwards, so its point is first
+    moved into the exact set (``exact_box``: by at most an ulp per coordinate), then checked by a float64 forward
+    pass (:func:`confirm_witness`)."""
+    lo, hi = (b[0] for b in exact_box(np.asarray(x, dtype=np.float64)[None], eps))
+    w = np.clip(np.asarray(point, dtype=np.float64), lo, hi)
+    return w if confirm_witness(network, x, label, eps, w) else None
+
+
 def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 60.0, sdp: bool = True,
            bab: bool = True, milp_max_unstable: int = 60, attack_steps: int = 100, attack_restarts: int = 2,
            rng=0) -> Decision:
@@ -307,17 +316,14 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
         from ._milp import exact_margin_max
 
         milp_bounds = dict.fromkeys(open_targets, np.inf)
-        inner_lo, inner_hi = (b[0] for b in exact_box(x[None], eps))
         for j in sorted(open_targets, key=lambda t: -bounds[t]):
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
             m = exact_margin_max(network, lo, hi, label, j, time_limit=left,
                                  intervals=list(zip(proved.lower, proved.upper)))
-            # the MILP ran over the box rounded outwards: its maximiser is moved into the exact set first (by at
-            # most an ulp per coordinate) and then checked by a float64 forward pass
-            w = np.clip(m.x, inner_lo, inner_hi)
-            if m.value > 0 and confirm_witness(network, x, label, eps, w):
+            w = _milp_witness(network, x, label, eps, m.x)
+            if m.value > 0 and w is not None:
                 zw = network.logits(w[None])[0]
                 return done(Verdict.FALSIFIED, "milp", zw - zw[label], "attack", witness=w, nodes=nodes)
             if m.status == "optimal":

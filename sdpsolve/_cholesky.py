@@ -569,7 +569,9 @@ def materialise(op, *, max_memory: float = RIGOROUS_MAX_MEMORY) -> RumpMatrix | 
                 S, err = obj.to_sparse()
             plan = envelope_plan(S)
         envelope_ok = envelope_preferred(plan, n, max_memory)
-        best = plan.flops / BLAS_RATE if envelope_ok else float(n) ** 3 / 3.0 / BLAS_RATE
+        # the time to beat: the envelope's, else the dense factorisation's, else none (dense does not fit either)
+        dense = float(n) ** 3 / 3.0 / BLAS_RATE if dense_memory <= max_memory else np.inf
+        best = plan.flops / BLAS_RATE if envelope_ok else dense
         elimination = None
         if searched and best > ELIMINATION_WORTH:
             elimination = elimination_plan(S, max_memory=max_memory)

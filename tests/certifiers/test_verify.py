@@ -32,7 +32,7 @@ from certifiers._rigorous_crown import (
     proved_margin_bounds,
     proved_margin_bounds_batch,
 )
-from certifiers._verify import branch_and_bound, decide
+from certifiers._verify import _milp_witness, branch_and_bound, decide
 from certifiers.workflows import summarize_verdicts
 
 
@@ -310,3 +310,22 @@ def test_batched_bounds_reject_bad_input():
     assert not bounds[0].empty
     with pytest.raises(ValueError, match="batch"):
         branch_and_bound(net, lo, hi, 0, [1], deadline=float("inf"), batch=0)
+
+
+def test_a_milp_maximiser_on_the_outer_box_becomes_a_witness_inside_the_exact_set():
+    # x̄ = 0.6369616873214543, ε = 0.1: the outer box starts one ulp below the exact set (0.5369616873214542 against
+    # 0.5369616873214543); f_1 − f_0 = c − x with c just above the exact set's start is positive on both
+    x = np.array([0.6369616873214543])
+    lo, hi = outer_box(x, 0.1)
+    inner = np.nextafter(lo, 1.0)
+    assert lo[0] < inner[0]
+    c = float(np.nextafter(inner[0], 1.0))
+    net = ReLUNetwork([np.array([[0.0], [-1.0]])], [np.array([0.0, c])])  # logits (0, c − x): label 0 at x̄
+    assert int(net.predict(x[None])[0]) == 0
+    m = exact_margin_max(net, lo, hi, 0, 1)
+    assert m.value > 0 and m.x[0] == lo[0], "the MILP's maximiser is the outer box's corner"
+    assert not confirm_witness(net, x, 0, 0.1, m.x), "outside the exact set: no witness as it stands"
+    w = _milp_witness(net, x, 0, 0.1, m.x)
+    assert w is not None and w[0] == inner[0] and confirm_witness(net, x, 0, 0.1, w)
+    # a point whose margin is negative once inside stays no witness
+    assert _milp_witness(net, x, 0, 0.1, hi) is None

@@ -39,17 +39,18 @@ RUNS = ROOT / "bench" / "results" / "verify_runs"
 NETS = ("grad_nn", "lp_nn", "pgd_nn")
 
 
-def store(net: str, eps: float) -> Path:
-    return RUNS / f"{net}_eps{eps:g}.jsonl"
+def store(net: str, eps: float, runs: Path = RUNS) -> Path:
+    return runs / f"{net}_eps{eps:g}.jsonl"
 
 
 def run(net: str, args) -> None:
     from certifiers.engine import CertifyConfig
     from certifiers.workflows import format_verdicts, run_verify
 
-    RUNS.mkdir(parents=True, exist_ok=True)
+    args.runs_dir.mkdir(parents=True, exist_ok=True)
     config = CertifyConfig(model=str(DATA / f"{net}.npz"), data=str(DATA / "mnist_test.npz"), methods=("verify",),
-                           eps=args.eps, start=args.start, count=args.count, out=str(store(net, args.eps)),
+                           eps=args.eps, start=args.start, count=args.count,
+                           out=str(store(net, args.eps, args.runs_dir)),
                            options={"timeout": args.timeout}, seed=0, workers=args.workers, threads=1,
                            progress=not args.no_progress)
     t = time.perf_counter()
@@ -82,7 +83,7 @@ def retry(net: str, args) -> None:
     from certifiers._pool import process_pool
     from certifiers.engine import read_results
 
-    path = store(net, args.eps)
+    path = store(net, args.eps, args.runs_dir)
     if not path.exists():
         return
     _, records = read_results(path)
@@ -90,7 +91,7 @@ def retry(net: str, args) -> None:
     unknown = sorted(r["index"] for r in records if r.get("method") == "verify" and r["index"] in wanted
                      and r["verdict"] == "unknown")
     timeout = _retry_timeout(net, args)
-    rpath = RUNS / f"{net}_eps{args.eps:g}_retry{timeout:g}.json"
+    rpath = args.runs_dir / f"{net}_eps{args.eps:g}_retry{timeout:g}.json"
     done = json.loads(rpath.read_text()) if rpath.exists() else {}
     todo = [i for i in unknown if str(i) not in done]
     if not todo:
@@ -110,7 +111,7 @@ def summarise(net: str, args) -> dict | None:
     from certifiers.engine import read_results
     from certifiers.workflows import summarize_verdicts
 
-    path = store(net, args.eps)
+    path = store(net, args.eps, args.runs_dir)
     if not path.exists():
         return None
     header, records = read_results(path)
@@ -121,7 +122,7 @@ def summarise(net: str, args) -> dict | None:
         return None
     first = summarize_verdicts(recs)
     timeout = _retry_timeout(net, args)
-    rpath = RUNS / f"{net}_eps{args.eps:g}_retry{timeout:g}.json"
+    rpath = args.runs_dir / f"{net}_eps{args.eps:g}_retry{timeout:g}.json"
     second = json.loads(rpath.read_text()) if timeout and rpath.exists() else {}
     decided_later = {int(i): r for i, r in second.items() if r["verdict"] != "unknown"}
     recs = [decided_later.get(r["index"], r) if r["verdict"] == "unknown" else r for r in recs]
@@ -161,6 +162,9 @@ def main(argv=None) -> int:
     ap.add_argument("--summary-only", action="store_true")
     ap.add_argument("--runs", default=None,
                     help="with --summary-only: the commands that filled the stores (kept in the JSON, rendered)")
+    ap.add_argument("--runs-dir", type=Path, default=RUNS,
+                    help="where the resumable stores live (default bench/results/verify_runs; another folder for a "
+                         "fresh run)")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "verify_paper_nets.json")
     args = ap.parse_args(argv)

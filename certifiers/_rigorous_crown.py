@@ -153,17 +153,19 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
     do, layer by layer from the top, with h_i the coefficient of x_{i+1} (h_i = W_{i+1}ᵀ ν_{i+1}) and one free
     parameter a per neuron and row: an unstable neuron has ν = h·u/(u − l) where h ≥ 0 (the triangle's upper
     line) and ν = h·α, α = clip(a, 0, 1), where h < 0 (a lower line); an active one (l ≥ 0, split or not)
-    ν = h + a, an inactive one (u ≤ 0) ν = a — the multiplier of the constraints that make it stable. a = 0 on
-    stable neurons and CROWN's lower slope on unstable ones give CROWN's multipliers, the start.
+    ν = h + σa, an inactive one (u ≤ 0) ν = σa — the multiplier of the constraints that make it stable, σ a scale
+    per row and layer. a = 0 on stable neurons and CROWN's lower slope on unstable ones give CROWN's multipliers,
+    the start.
 
     A batch of nodes has intervals of shape (B, 1, n_i) (each node's Adam steps are its own: Adam acts entry by
     entry). ``start``: the parameters of an earlier run to start from (a parent's, in branch and bound): per
-    layer ``(a, classes)``, broadcastable to (B, rows, n_i) and (B, 1, n_i); a neuron whose class
-    (:func:`_neuron_classes`) changed since starts afresh, NaN entries too.
+    layer ``(a, classes, σ)``, broadcastable to (B, rows, n_i), (B, 1, n_i) and (B, rows, 1); a neuron whose class
+    (:func:`_neuron_classes`) changed since starts afresh, NaN entries too. The parent's multipliers are then the
+    start's, except where a class changed.
 
     Returns ``(multipliers, parameters)``: per layer the multipliers of the best dual value seen, per row (the
-    start's included), and the parameters ``(a, classes)`` at the end, a start for nodes split from these; None
-    for both when ``t`` = 0 or ``steps`` = 0.
+    start's included), and the parameters ``(a, classes, σ)`` at the end, a start for nodes split from these;
+    None for both when ``t`` = 0 or ``steps`` = 0.
     """
     import torch
 
@@ -176,15 +178,27 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
     us = [np.asarray(intervals[i][1], dtype=np.float64) for i in range(t)]
     lo_t, hi_t = torch.tensor(np.array(lo, dtype=np.float64)), torch.tensor(np.array(hi, dtype=np.float64))
     classes = [_neuron_classes(ls[i], us[i]) for i in range(t)]
+    # a stable neuron's multiplier moves by sigma·a: sigma is half the row's mean |ν| in the layer under CROWN's
+    # multipliers (or the start's own sigma), so that one Adam step (rate 0.1, about 0.1 in a) moves it by 5% of
+    # that; the slopes α move by about 0.1
+    G = V @ network.weights[t]
+    sigma = {}
+    for i in range(t - 1, -1, -1):
+        crown = _crown_multipliers(G, ls[i], us[i])
+        sigma[i] = 0.5 * np.maximum(np.mean(np.abs(crown), axis=-1, keepdims=True), 1e-6)
+        G = crown @ network.weights[i]
     params, consts = {}, {}
     for i in range(t):
         l, u, c = ls[i], us[i], classes[i]
         shape = np.broadcast_shapes(l.shape, (V.shape[0], l.shape[-1]))
         a0 = np.broadcast_to(np.where(c == 0, (u >= -l).astype(np.float64), 0.0), shape).copy()
         if start is not None and start.get(i) is not None:
-            prev, prev_classes = start[i]
+            prev, prev_classes, prev_sigma = start[i]
             same = np.broadcast_to(np.asarray(prev_classes) == c, shape) & ~np.isnan(np.broadcast_to(prev, shape))
             a0 = np.where(same, np.broadcast_to(prev, shape), a0)
+            prev_sigma = np.broadcast_to(prev_sigma, shape[:-1] + (1,))
+            sigma[i] = np.where(np.isnan(prev_sigma), np.broadcast_to(sigma[i], prev_sigma.shape), prev_sigma)
+        sigma[i] = torch.as_tensor(np.asarray(sigma[i], dtype=np.float64))
         params[i] = torch.tensor(a0, requires_grad=True)
         unstable = c == 0
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -193,9 +207,6 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
             l, u, np.maximum(l, 0.0), np.maximum(u, 0.0), np.where(unstable, 0.0, -np.inf), upper_slope)) + tuple(
             torch.as_tensor(m) for m in (unstable, c == 1, c == -1))
     top_h, top_b = Vt @ Ws[t], Vt @ bs[t]
-    # a stable neuron's multiplier moves by sigma·a: sigma is half the row's mean |ν| in the layer at the start, so
-    # that one Adam step (rate 0.1, about 0.1 in a) moves it by 5% of that; the slopes α move by about 0.1
-    sigma = dict.fromkeys(range(t), 0.0)
 
     def value():
         """The dual value per row and the multipliers it used."""
@@ -216,15 +227,13 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
     with torch.no_grad():
         _, first = value()
     best = {i: first[i].numpy().copy() for i in first}
-    for i in best:
-        sigma[i] = torch.as_tensor(0.5 * np.maximum(np.mean(np.abs(best[i]), axis=-1, keepdims=True), 1e-6))
     opt = torch.optim.Adam(list(params.values()), lr=rate)
     small = int(np.prod(best[0].shape[:-1])) * network.multiply_adds < _SMALL_WORK
     # small problems run torch single-threaded: its intra-op threads cost far more than they save there
     # (measured on a loaded 2-core machine: 7 s against 0.1 s for a tiny network)
     with limit_threads(1 if small else None):
         _adam_steps(steps, opt, value, best, final ** (1.0 / steps))
-    return best, {i: (params[i].detach().numpy().astype(np.float32), classes[i]) for i in params}
+    return best, {i: (params[i].detach().numpy().astype(np.float32), classes[i], sigma[i].numpy()) for i in params}
 
 
 #: below this many multiply-adds per evaluation, optimise_multipliers runs torch on one thread

@@ -89,13 +89,14 @@ BAB_BATCH = 32
 
 class _Node:
     """A branch-and-bound node: its ``splits``, its proved layer bounds (None until computed, from ``parent``'s
-    first ``reuse`` layers), the targets still open for it, and the multipliers to start its Adam steps from."""
+    first ``reuse`` layers), the targets still open for it, the multipliers to start its Adam steps from, and its
+    parent's proved margin bounds (valid for it too: its set lies in its parent's)."""
 
-    __slots__ = ("splits", "bounds", "parent", "reuse", "open", "start")
+    __slots__ = ("splits", "bounds", "parent", "reuse", "open", "start", "inherited")
 
-    def __init__(self, splits, bounds, parent, reuse, open_targets, start):
+    def __init__(self, splits, bounds, parent, reuse, open_targets, start, inherited=None):
         self.splits, self.bounds, self.parent, self.reuse = splits, bounds, parent, reuse
-        self.open, self.start = open_targets, start
+        self.open, self.start, self.inherited = open_targets, start, inherited or {}
 
 
 def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadline: float,
@@ -155,18 +156,19 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
             start = {}
             for i, W in enumerate(network.weights[:-1]):
                 arr = np.full((len(live), len(rows), W.shape[0]), np.nan)
+                sig = np.full((len(live), len(rows), 1), np.nan)
                 cls = np.full((len(live), 1, W.shape[0]), 2, dtype=np.int8)  # 2: no class, a fresh start
                 for b, nd in enumerate(live):
                     if nd.start is not None:
                         cls[b, 0] = nd.start[1][i]
                         for r, j in enumerate(rows):
                             if j in nd.start[0]:
-                                arr[b, r] = nd.start[0][j][i]
-                start[i] = (arr, cls)
+                                arr[b, r], sig[b, r] = nd.start[0][j][i]
+                start[i] = (arr, cls, sig)
         ub, kept, state = proved_margin_bounds_batch(network, lo, hi, label, rows, [nd.bounds for nd in live],
                                                    optimise=optimise, start=start)
         for b, nd in enumerate(live):
-            margins = {j: float(ub[b, r]) for r, j in enumerate(rows)}
+            margins = {j: min(float(ub[b, r]), nd.inherited.get(j, np.inf)) for r, j in enumerate(rows)}
             still = []
             for j in nd.open:
                 if margins[j] < 0:
@@ -186,6 +188,7 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
                     best, pick = s[k], (i, k)
             if pick is None:  # nothing left to split: the leaf is a linear program; optimise its multipliers longer
                 final = proved_margin_bounds(network, lo, hi, label, nd.bounds, optimise=25 * max(optimise, 20))
+                final = {t: min(float(final[t]), margins[t]) for t in still}
                 for t in still:
                     worst[t] = max(worst[t], final[t])
                 if any(final[t] >= 0 for t in still):
@@ -193,14 +196,16 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
                 continue
             i, k = pick
             child_start = None
-            if state is not None:  # the parameters of its multipliers (float32), per open target, and the classes
-                child_start = ({t: [state[layer][0][b, rows.index(t)] for layer in sorted(state)] for t in still},
+            if state is not None:  # per open target the parameters of its multipliers (float32) and their scale,
+                # and the neurons' classes
+                child_start = ({t: [(state[layer][0][b, rows.index(t)], state[layer][2][b, rows.index(t)])
+                                    for layer in sorted(state)] for t in still},
                                [state[layer][1][b, 0] for layer in sorted(state)])
             for side in (-1, 1):
                 child = [s.copy() for s in nd.splits]
                 child[i][k] = side
                 heapq.heappush(heap, (-margins[j], counter, _Node(child, None, nd.bounds, i + 1, tuple(still),
-                                                                  child_start)))
+                                                                  child_start, {t: margins[t] for t in still})))
                 counter += 1
     return True, worst, nodes
 

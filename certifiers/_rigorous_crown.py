@@ -224,15 +224,12 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
             h = nu @ Ws[i]
         return total + torch.maximum(h * lo_t, h * hi_t).sum(dim=-1), nus
 
-    with torch.no_grad():
-        _, first = value()
-    best = {i: first[i].numpy().copy() for i in first}
     opt = torch.optim.Adam(list(params.values()), lr=rate)
-    small = int(np.prod(best[0].shape[:-1])) * network.multiply_adds < _SMALL_WORK
+    small = int(np.prod(params[0].shape[:-1])) * network.multiply_adds < _SMALL_WORK
     # small problems run torch single-threaded: its intra-op threads cost far more than they save there
     # (measured on a loaded 2-core machine: 7 s against 0.1 s for a tiny network)
     with limit_threads(1 if small else None):
-        _adam_steps(steps, opt, value, best, final ** (1.0 / steps))
+        best = _adam_steps(steps, opt, value, final ** (1.0 / steps))
     return best, {i: (params[i].detach().numpy().astype(np.float32), classes[i], sigma[i].numpy()) for i in params}
 
 
@@ -240,12 +237,12 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
 _SMALL_WORK = 2**20
 
 
-def _adam_steps(steps, opt, value, best, decay) -> None:
-    """``steps`` Adam steps on the dual function, keeping per row the multipliers of the best value seen (in
-    ``best``, which holds the start's)."""
+def _adam_steps(steps, opt, value, decay) -> dict:
+    """``steps`` Adam steps on the dual function; returns per layer the multipliers of the best value seen, per
+    row (the start's included: the first evaluation is at the start)."""
     import torch
 
-    best_val = None
+    best, best_val = {}, None
     for step in range(steps + 1):
         if step == steps:
             with torch.no_grad():
@@ -256,6 +253,7 @@ def _adam_steps(steps, opt, value, best, decay) -> None:
             cur.sum().backward()
         cur = cur.detach()
         if best_val is None:
+            best = {i: nus[i].detach().numpy().copy() for i in nus}
             best_val = cur
         else:
             better = cur < best_val
@@ -268,6 +266,7 @@ def _adam_steps(steps, opt, value, best, decay) -> None:
             opt.step()
             for group in opt.param_groups:
                 group["lr"] *= decay
+    return best
 
 
 @dataclass(frozen=True)
@@ -315,15 +314,23 @@ def proved_layer_bounds(network: ReLUNetwork, lo, hi, splits=None, *, parent: Pr
             V = np.vstack([np.eye(n), -np.eye(n)])
             ub = _lagrangian_upper(network, t, V, lo, hi, intervals, with_interval=True)
             u, l = ub[:n], -ub[n:]
-        if splits is not None:
-            s = np.asarray(splits[t])
-            u = np.where(s < 0, np.minimum(u, 0.0), u)
-            l = np.where(s > 0, np.maximum(l, 0.0), l)
-        if np.any(l > u):
-            empty = True
-            l, u = np.minimum(l, u), np.minimum(l, u)
+        l, u, crossed = _apply_splits(l, u, 0 if splits is None else np.asarray(splits[t]))
+        empty |= bool(crossed)
         intervals.append((l, u))
     return ProvedBounds(tuple(i[0] for i in intervals), tuple(i[1] for i in intervals), empty)
+
+
+def _apply_splits(l: np.ndarray, u: np.ndarray, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intervals narrowed by splits (s < 0: ẑ ≤ 0, s > 0: ẑ ≥ 0), per node along the last axis; a node whose
+    interval comes out empty somewhere has all of that layer's collapsed to min(l, u). Returns (l, u, empty) with
+    ``empty`` per node."""
+    u = np.where(s < 0, np.minimum(u, 0.0), u)
+    l = np.where(s > 0, np.maximum(l, 0.0), l)
+    empty = np.any(l > u, axis=-1)
+    if np.any(empty):
+        m = np.minimum(l, u)
+        l, u = np.where(empty[..., None], m, l), np.where(empty[..., None], m, u)
+    return l, u, empty
 
 
 def proved_layer_bounds_batch(network: ReLUNetwork, lo, hi, splits, parents, reuses) -> list[ProvedBounds]:
@@ -340,21 +347,16 @@ def proved_layer_bounds_batch(network: ReLUNetwork, lo, hi, splits, parents, reu
     if not (len(parents) == len(reuses) == B):
         raise ValueError(f"`splits`, `parents` and `reuses` must have one entry per node, got {B}, {len(parents)} "
                          f"and {len(reuses)}")
-    first = min(reuses)
     intervals = []  # per layer, (B, 1, n) arrays
     empty = np.zeros(B, dtype=bool)
     for t in range(network.n_layers - 1):
-        kept = [b for b in range(B) if t < reuses[b]]
-        lower = np.empty((B, network.weights[t].shape[0]))
-        upper = np.empty_like(lower)
-        for b in kept:
-            lower[b], upper[b] = parents[b].lower[t], parents[b].upper[t]
-        if t >= first and len(kept) < B:
-            # only the neurons unstable in some parent are bounded again: a stable one keeps its parent's interval
-            # (sound: a node's set lies in its parent's), which its multiplier (CROWN's: the slope 0 or 1) ignores
-            fresh = [b for b in range(B) if t >= reuses[b]]
-            for b in fresh:
-                lower[b], upper[b] = parents[b].lower[t], parents[b].upper[t]
+        # every node starts from its parent's interval (sound: a node's set lies in its parent's)
+        lower = np.stack([p.lower[t] for p in parents])
+        upper = np.stack([p.upper[t] for p in parents])
+        fresh = [b for b in range(B) if t >= reuses[b]]
+        if fresh:
+            # only the neurons unstable in some parent are bounded again: a stable one keeps its parent's interval,
+            # which its multiplier (CROWN's: the slope 0 or 1) ignores
             rows = np.flatnonzero(np.any((lower[fresh] < 0) & (upper[fresh] > 0), axis=0))
             if rows.size:
                 n = network.weights[t].shape[0]
@@ -367,14 +369,8 @@ def proved_layer_bounds_batch(network: ReLUNetwork, lo, hi, splits, parents, reu
                 f = np.array(fresh)[:, None]
                 upper[f, rows] = np.minimum(upper[f, rows], ub[:, : rows.size])
                 lower[f, rows] = np.maximum(lower[f, rows], -ub[:, rows.size:])
-        s = np.array([np.asarray(sp[t]) for sp in splits])
-        upper = np.where(s < 0, np.minimum(upper, 0.0), upper)
-        lower = np.where(s > 0, np.maximum(lower, 0.0), lower)
-        crossed = np.any(lower > upper, axis=1)
-        if crossed.any():
-            empty |= crossed
-            m = np.minimum(lower[crossed], upper[crossed])
-            lower[crossed], upper[crossed] = m, m
+        lower, upper, crossed = _apply_splits(lower, upper, np.array([np.asarray(sp[t]) for sp in splits]))
+        empty |= crossed
         intervals.append((lower[:, None, :], upper[:, None, :]))
     return [ProvedBounds(tuple(l[b, 0] for l, _ in intervals), tuple(u[b, 0] for _, u in intervals), bool(empty[b]))
             for b in range(B)]

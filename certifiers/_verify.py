@@ -99,6 +99,35 @@ class _Node:
         self.open, self.start, self.inherited = open_targets, start, inherited or {}
 
 
+def _child_start(state: dict, b: int, rows: list, targets) -> tuple:
+    """What a child of node ``b`` of a batch starts its Adam steps from: per target still open, per layer the
+    parameters of its multipliers (float32) and their scale σ; per layer the neurons' classes."""
+    layers = sorted(state)
+    return ({t: [(state[i][0][b, rows.index(t)], state[i][2][b, rows.index(t)]) for i in layers] for t in targets},
+            [state[i][1][b, 0] for i in layers])
+
+
+def _batch_start(network: ReLUNetwork, nodes: list, rows: list) -> dict | None:
+    """The ``start`` of :func:`proved_margin_bounds_batch` for ``nodes`` and the target ``rows``, from their
+    :func:`_child_start` (NaN, and class 2, where a node has none for a target: a fresh start); None if no node
+    has one."""
+    if all(nd.start is None for nd in nodes):
+        return None
+    start = {}
+    for i, W in enumerate(network.weights[:-1]):
+        arr = np.full((len(nodes), len(rows), W.shape[0]), np.nan)
+        sig = np.full((len(nodes), len(rows), 1), np.nan)
+        cls = np.full((len(nodes), 1, W.shape[0]), 2, dtype=np.int8)
+        for b, nd in enumerate(nodes):
+            if nd.start is not None:
+                cls[b, 0] = nd.start[1][i]
+                for r, j in enumerate(rows):
+                    if j in nd.start[0]:
+                        arr[b, r], sig[b, r] = nd.start[0][j][i]
+        start[i] = (arr, cls, sig)
+    return start
+
+
 def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadline: float,
                      max_nodes: int = 100_000, optimise: int = 20, root: ProvedBounds | None = None,
                      batch: int = BAB_BATCH):
@@ -151,20 +180,7 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
         if not live:
             continue
         rows = sorted(set().union(*(nd.open for nd in live)))
-        start = None
-        if optimise and any(nd.start is not None for nd in live):
-            start = {}
-            for i, W in enumerate(network.weights[:-1]):
-                arr = np.full((len(live), len(rows), W.shape[0]), np.nan)
-                sig = np.full((len(live), len(rows), 1), np.nan)
-                cls = np.full((len(live), 1, W.shape[0]), 2, dtype=np.int8)  # 2: no class, a fresh start
-                for b, nd in enumerate(live):
-                    if nd.start is not None:
-                        cls[b, 0] = nd.start[1][i]
-                        for r, j in enumerate(rows):
-                            if j in nd.start[0]:
-                                arr[b, r], sig[b, r] = nd.start[0][j][i]
-                start[i] = (arr, cls, sig)
+        start = _batch_start(network, live, rows) if optimise else None
         ub, kept, state = proved_margin_bounds_batch(network, lo, hi, label, rows, [nd.bounds for nd in live],
                                                    optimise=optimise, start=start)
         for b, nd in enumerate(live):
@@ -195,12 +211,7 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
                     return False, worst, nodes
                 continue
             i, k = pick
-            child_start = None
-            if state is not None:  # per open target the parameters of its multipliers (float32) and their scale,
-                # and the neurons' classes
-                child_start = ({t: [(state[layer][0][b, rows.index(t)], state[layer][2][b, rows.index(t)])
-                                    for layer in sorted(state)] for t in still},
-                               [state[layer][1][b, 0] for layer in sorted(state)])
+            child_start = None if state is None else _child_start(state, b, rows, still)
             for side in (-1, 1):
                 child = [s.copy() for s in nd.splits]
                 child[i][k] = side
@@ -327,8 +338,8 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
                 break
             m = exact_margin_max(network, lo, hi, label, j, time_limit=left,
                                  intervals=list(zip(proved.lower, proved.upper)))
-            w = _milp_witness(network, x, label, eps, m.x)
-            if m.value > 0 and w is not None:
+            w = _milp_witness(network, x, label, eps, m.x) if m.value > 0 else None
+            if w is not None:
                 zw = network.logits(w[None])[0]
                 return done(Verdict.FALSIFIED, "milp", zw - zw[label], "attack", witness=w, nodes=nodes)
             if m.status == "optimal":

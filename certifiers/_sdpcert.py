@@ -95,12 +95,13 @@ class SDPCert(Certifier):
         return SDPCertInstance(network, x, eps, label, target, bounds=self.bounds, triangle=self.triangle,
                                layer_bounds=lb, relaxation=self.relaxation, bounds_box=self.bounds_box)
 
-    def solve(self, inst: SDPCertInstance):
-        """Bound one instance, CROWN's multipliers (proved in closed form) certified first; a LagrangianResult."""
+    def solve(self, inst: SDPCertInstance, options: dict | None = None):
+        """Bound one instance, CROWN's multipliers (proved in closed form) certified first; a LagrangianResult.
+        ``options``: :func:`sdpsolve.solve_lagrangian`'s."""
         stop = 0.0 if self.early_stop else None
         return solve_lagrangian(inst, rtol=self.rtol, bound=self.bound, stop_below=stop, stop_above=stop,
                                 max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed,
-                                theta_hint=inst.start_multipliers())
+                                theta_hint=inst.start_multipliers(), options=options)
 
     def bound_target(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):
         """Solve one (example, target) instance; returns the LagrangianResult."""

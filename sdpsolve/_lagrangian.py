@@ -123,17 +123,23 @@ class _Phases:
 
     def __init__(self):
         self.seconds = dict.fromkeys(("ipm", "inner", "estimate", "certify", "inner_solve", "hint"), 0.0)
-        self._name = None
+        self._next = None
+        self._open: list = []  # [name, start, seconds of the phases nested in it]
 
     def __call__(self, name):
-        self._name = name
+        self._next = name
         return self
 
     def __enter__(self):
-        self._start = time.perf_counter()
+        self._open.append([self._next, time.perf_counter(), 0.0])
 
     def __exit__(self, *exc):
-        self.seconds[self._name] += time.perf_counter() - self._start
+        # a phase nested in another (a certification inside the interior-point start) counts for itself only
+        name, start, nested = self._open.pop()
+        spent = time.perf_counter() - start
+        self.seconds[name] += spent - nested
+        if self._open:
+            self._open[-1][2] += spent
         return False
 
     def total(self, elapsed: float) -> dict:
@@ -149,6 +155,35 @@ class _Counted:
     def add(self, op):
         self.n += op.n_matvec
         op.n_matvec = 0
+
+
+#: the interior-point iterate's residuals below which a decision is tried: its dual multipliers are certified
+#: (rigorous Cholesky test; any multipliers give a valid bound) once its dual value is below ``stop_below``; it
+#: stops for "above" once its primal value exceeds ``stop_above`` by IPM_ABOVE_MARGIN (relative), decided after it
+#: from the projected primal factor as always
+IPM_DECIDE_RESIDUAL = 1e-5
+IPM_ABOVE_MARGIN = 1e-2
+
+
+def _ipm_decider(stop_below, stop_above, kind, scale, equality, problem, certify, best):
+    """The interior-point method's ``watch`` when a decision is asked for (None otherwise): True once the iterate
+    decides. A failed certification is retried two iterations later at the earliest."""
+    if (stop_below is None and stop_above is None) or kind == "estimate":
+        return None
+    wait = [0]
+
+    def watch(theta, c, primal, dual, pinf, dinf):
+        wait[0] -= 1
+        if stop_below is not None and dinf <= IPM_DECIDE_RESIDUAL and dual < stop_below and wait[0] <= 0:
+            th = project_multipliers(theta / scale, equality)
+            certify(as_operator(problem.operator(th), check=False), c, None, th, 0.5 * (stop_below - dual))
+            if best()[0] < stop_below:
+                return True
+            wait[0] = 2
+        return (stop_above is not None and pinf <= IPM_DECIDE_RESIDUAL
+                and primal > stop_above + IPM_ABOVE_MARGIN * max(1.0, abs(primal)))
+
+    return watch
 
 
 def _checked_row_factors(factors, n: int, m: int):
@@ -399,7 +434,9 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             M0d = op0.to_dense()[0]
             left = None if time_limit is None else max(0.0, time_limit - monitor.elapsed())
             ipm = lagrangian_ipm(M0d, c0, Fa, Fb / scale, rbeta / scale, equality, mask,
-                                 tol=float(opts.get("ipm_tol", default_ipm_tol(rtol))), time_limit=left)
+                                 tol=float(opts.get("ipm_tol", default_ipm_tol(rtol))), time_limit=left,
+                                 watch=_ipm_decider(stop_below, stop_above, kind, scale, equality, problem,
+                                                    certify, lambda: best))
             theta = project_multipliers(ipm.theta / scale, equality)
             mu = theta * scale
             lam, Q = np.linalg.eigh(0.5 * (ipm.X + ipm.X.T))
@@ -415,7 +452,11 @@ def _solve_lagrangian(problem, rtol, atol, max_iter, time_limit, bound, stop_bel
             viol_vec, viol = violations(ghat(Vf))
             lower = float(problem.objective_value(Vf))
         if kind != "estimate":
-            certify(opt, c, Vf[:, : min(r, Vf.shape[1])], theta, 0.25 * monitor.target(lower))
+            # the interior point's own diagonal multipliers first (dual feasible up to its tolerance), then, when
+            # they do not reach the tolerance, the best ones for its primal factor
+            certify(opt, ipm.c, Vf[:, : min(r, Vf.shape[1])], theta, 0.25 * monitor.target(lower))
+            if not (monitor.within_tolerance(lower, best[0]) or (stop_below is not None and best[0] < stop_below)):
+                certify(opt, c, Vf[:, : min(r, Vf.shape[1])], theta, 0.25 * monitor.target(lower))
         else:
             est = lanczos(ShiftedOperator(opt, c), n, k=1, block_size=min(n, 2), v0=Vf[:, :1], tol=1e-8,
                           maxiter=200, rng=gen)

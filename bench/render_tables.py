@@ -708,6 +708,24 @@ def bab_table() -> str:
     return "\n".join(out)
 
 
+def ipm_structure_table() -> str:
+    d = _load("ipm_structure.json")
+    if not d:
+        return "_not run yet: `.venv/bin/python bench/ipm_structure.py`_"
+    runs = list(d["rows"][0]["runs"]) if d["rows"] else []
+    out = [f"Command: `.venv/bin/python {d['command'].strip()}` (the interior-point start's own arguments, captured "
+           "from a real sdp-cert run: ε = 0.1, CROWN bounds, triangle rows, tolerance 1e-6; one thread). Machine: "
+           f"{_machine(d['machine'], at_end=True)}, {d['date']}, code {d.get('commit')}. Per variant: seconds, "
+           "iterations, and the final dual value.", "",
+           "| instance | n | rows | diagonal block | " + " | ".join(runs) + " |",
+           "|---|---|---|---|" + "---|" * len(runs)]
+    for r in d["rows"]:
+        cells = [f"{v['time']:.1f} s, {v['iterations']} it., {v['dual']:.6f}"
+                 + ("" if v["converged"] else " (not converged)") for v in (r["runs"][k] for k in runs)]
+        out.append(f"| {r['instance']} | {r['n']} | {r['m']} | {r['diagonal_block']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solver_table,
             "gradcert": gradcert_table, "sdpcert": sdpcert_table, "train": train_table,
             "throughput": throughput_table, "dask-overhead": dask_overhead_table,
@@ -719,7 +737,8 @@ SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solve
             "sdpcert-profile-before": lambda: sdpcert_profile_table("sdpcert_profile_before.json"),
             "attack-vs-autoattack": attack_vs_autoattack_table,
             "verify-1000": lambda: verify_table("verify_paper_nets_1000.json"),
-            "probabilistic-bound": probabilistic_bound_table, "bab": bab_table}
+            "probabilistic-bound": probabilistic_bound_table, "bab": bab_table,
+            "ipm-structure": ipm_structure_table}
 
 
 def render(text: str) -> str:

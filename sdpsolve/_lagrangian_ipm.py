@@ -129,8 +129,9 @@ class _ArrowFactor:
         d = np.diag(Z)[:k].copy()
         if not np.all(d > 0):
             raise np.linalg.LinAlgError("the diagonal block is not positive definite")
-        self.d = d
+        self.d, self.sd = d, np.sqrt(d)
         self.DB = Z[:k, k:] / d[:, None]
+        self.BL = self.DB * self.sd[:, None]  # (the factor's block Bᵀ diag(√d)⁻¹)ᵀ
         self.LS = np.linalg.cholesky(Z[k:, k:] - Z[:k, k:].T @ self.DB)
         Si, info = lapack.dpotri(self.LS, lower=1)
         if info != 0:
@@ -165,24 +166,22 @@ class _ArrowFactor:
     def lower(self) -> np.ndarray:
         k = self.k
         n = k + self.LS.shape[0]
-        sd = np.sqrt(self.d)
         L = np.zeros((n, n))
-        L[np.arange(k), np.arange(k)] = sd
-        L[k:, :k] = (self.DB * sd[:, None]).T
+        L[np.arange(k), np.arange(k)] = self.sd
+        L[k:, :k] = self.BL.T
         L[k:, k:] = self.LS
         return L
 
     def solve_lower(self, v: np.ndarray) -> np.ndarray:
         k = self.k
-        w1 = v[:k] / np.sqrt(self.d)
-        rest = v[k:] - (self.DB * np.sqrt(self.d)[:, None]).T @ w1
+        w1 = v[:k] / self.sd
+        rest = v[k:] - self.BL.T @ w1
         return np.concatenate([w1, sla.solve_triangular(self.LS, rest, lower=True, check_finite=False)])
 
     def solve_upper(self, v: np.ndarray) -> np.ndarray:
         k = self.k
-        sd = np.sqrt(self.d)
         w2 = sla.solve_triangular(self.LS, v[k:], lower=True, trans="T", check_finite=False)
-        return np.concatenate([(v[:k] - (self.DB * sd[:, None]) @ w2) / sd, w2])
+        return np.concatenate([(v[:k] - self.BL @ w2) / self.sd, w2])
 
 
 def _arrow_left(X: np.ndarray, W: np.ndarray, k: int) -> np.ndarray:

@@ -160,7 +160,7 @@ def arrow_matrix(rng, k: int, h: int, shift: float) -> np.ndarray:
 
 def test_arrow_factor_against_dense_linear_algebra():
     """Z⁻¹, A Z⁻¹, the factor L (Z = LLᵀ) and its triangular solves, and the arrow product X W, against numpy."""
-    from sdpsolve._lagrangian_ipm import _ArrowFactor, _arrow_left
+    from sdpsolve._lagrangian_ipm import _arrow_left, _ArrowFactor
 
     rng = np.random.default_rng(0)
     k, h = 30, 8

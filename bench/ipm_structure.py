@@ -45,14 +45,14 @@ class _Captured(Exception):
 def capture(net: str, image: int, target: int):
     """The positional and keyword arguments of the instance's interior-point call."""
     import sdpsolve._lagrangian as lag
-    from certifiers import SDPCert, load_network
+    from certifiers import get_certifier, load_network
 
     network = load_network(DATA / f"{net}.npz")
     data = np.load(DATA / "mnist_test.npz")
     x, y = data["X"][image].astype(np.float64), int(data["y"][image])
     if target == y:
         raise SystemExit(f"{net}:{image}:{target}: the target is the label")
-    plugin = SDPCert(bounds="crown", triangle=True, rtol=1e-4, early_stop=False)
+    plugin = get_certifier("sdp-cert", bounds="crown", triangle=True, rtol=1e-4, early_stop=False)
     inst = plugin.instance(network, x, y, target, 0.1)
     seen = {}
 

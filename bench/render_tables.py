@@ -446,6 +446,36 @@ def verify_table(name: str = "verify_paper_nets.json") -> str:
     return "\n".join(out)
 
 
+def verify_revisit_table() -> str:
+    d = _load("verify_revisit.json")
+    base = _load(Path(d["summary"]).name) if d else None
+    if not d or not base:
+        return "_not run yet: `.venv/bin/python bench/verify_revisit.py`_"
+    out = [f"Command: `.venv/bin/python {d['command'].strip()}` (`certifiers._verify.decide`, ε = {d['eps']}, "
+           f"{d['timeout']:g} s per input, {d['workers']} processes, one thread each) on the inputs that "
+           f"{d['summary']} (code {d['summary_commit']}, {d['summary_date']}) leaves unknown. Machine: "
+           f"{_machine(d['machine'], at_end=True)}, {d['date']}, code {d['commit']}. Every witness re-checked by "
+           "`certifiers.confirm_witness`.", "",
+           "| network | unknown before | decided now (image: verdict, stage, seconds) | still unknown | verified "
+           "/ falsified / unknown after | robust error in, after |",
+           "|---|---|---|---|---|---|"]
+    for net, runs in d["nets"].items():
+        r = base["nets"][net]
+        decided = {int(i): v for i, v in runs.items() if v["verdict"] != "unknown"}
+        still = [i for i in r["unknown_indices"] if i not in decided]
+        if any(v.get("witness_confirmed") is False for v in decided.values()):
+            raise SystemExit(f"verify_revisit.json: a {net} witness was not confirmed")
+        ver = r["verified"] + sum(v["verdict"] == "verified" for v in decided.values())
+        fal = r["falsified"] + sum(v["verdict"] == "falsified" for v in decided.values())
+        unk = r["n"] - ver - fal
+        cells = "; ".join(f"{i}: {v['verdict']}, {v['stage']}, {v['time']:.0f} s" for i, v in sorted(decided.items()))
+        pending = [i for i in r["unknown_indices"] if str(i) not in runs]
+        note = f" ({len(pending)} not run yet)" if pending else ""
+        out.append(f"| {net} | {r['unknown']} | {cells or 'none'}{note} | {len(still)} | {ver} / {fal} / {unk} | "
+                   f"[{100 * fal / r['n']:.1f}%, {100 * (1 - ver / r['n']):.1f}%] |")
+    return "\n".join(out)
+
+
 def maxcut_table() -> str:
     d = _load("maxcut_vs_mixing.json")
     if not d:
@@ -737,6 +767,7 @@ SECTIONS = {"gradnn": gradnn_matrix_table, "pairs": pairs_table, "solver": solve
             "sdpcert-profile-before": lambda: sdpcert_profile_table("sdpcert_profile_before.json"),
             "attack-vs-autoattack": attack_vs_autoattack_table,
             "verify-1000": lambda: verify_table("verify_paper_nets_1000.json"),
+            "verify-revisit": verify_revisit_table,
             "probabilistic-bound": probabilistic_bound_table, "bab": bab_table,
             "ipm-structure": ipm_structure_table}
 

@@ -52,7 +52,7 @@ class MarginMILP:
 
 def exact_margin_max(
     network: ReLUNetwork, lo, hi, label: int, target: int, *, bounds: str = "crown", time_limit: float = 60.0,
-    intervals=None, relax: bool = False,
+    intervals=None, relax: bool = False, splits=None,
 ) -> MarginMILP:
     """max f_target(x) − f_label(x) over lo ≤ x ≤ hi, by a MILP with big-M constants from ``bounds``.
 
@@ -60,6 +60,9 @@ def exact_margin_max(
     proved ones the caller has); when given, ``bounds`` is not computed. ``relax``: solve the linear programming
     relaxation instead (the indicators continuous in [0, 1]: the triangle relaxation of every unstable ReLU); its
     ``upper`` is then the LP optimum, the least value any Lagrangian bound with these intervals can reach.
+    ``splits``: per hidden layer an int array, +1 (the neuron is restricted to ẑ ≥ 0), −1 (to ẑ ≤ 0) or 0 (free):
+    the maximum over the part of the box where the split neurons have those signs (a branch-and-bound node, or a
+    neighbourhood of one activation pattern); such a neuron is linear there, and its sign is a row.
 
     Examples
     --------
@@ -89,6 +92,11 @@ def exact_margin_max(
         lb = layer_bounds(network, lo, hi, method=bounds)
         intervals = list(zip(lb.pre_lower, lb.pre_upper))
     L = network.n_layers - 1
+    if splits is None:
+        splits = [np.zeros(W.shape[0], dtype=np.int8) for W in network.weights[:-1]]
+    splits = [np.asarray(sp).reshape(-1) for sp in splits]
+    if len(splits) != L or any(sp.shape != (W.shape[0],) for sp, W in zip(splits, network.weights[:-1])):
+        raise ValueError("`splits` must give one int array per hidden layer, of that layer's size.")
     # variable layout: x_0 (d), then per hidden layer i: x_{i+1} (n_i), a_{i+1} (n_i)
     sizes = [network.input_dim] + [W.shape[0] for W in network.weights[:-1]]
     offsets, pos = [], 0
@@ -111,8 +119,11 @@ def exact_margin_max(
         var_hi[xo : xo + sizes[i + 1]] = np.maximum(u, 0.0)
         for k in range(sizes[i + 1]):
             lin = {prev + c: W[k, c] for c in np.flatnonzero(W[k])}
-            if l[k] >= 0:  # x' − wᵀx = b
+            if splits[i][k] > 0 or (splits[i][k] == 0 and l[k] >= 0):  # x' − wᵀx = b (and x' ≥ 0)
                 rows.append(({**{c: -v for c, v in lin.items()}, xo + k: 1.0}, b[k], b[k]))
+            elif splits[i][k] < 0:  # x' = 0 and wᵀx + b ≤ 0
+                var_hi[xo + k] = 0.0
+                rows.append((dict(lin), -np.inf, -b[k]))
             elif u[k] <= 0:
                 var_hi[xo + k] = 0.0
             else:

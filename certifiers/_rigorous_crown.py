@@ -34,7 +34,7 @@ from sdpsolve.rounding import ETA, down, gamma, up
 from ._network import ReLUNetwork
 
 __all__ = ["ProvedBounds", "proved_layer_bounds", "proved_layer_bounds_batch", "proved_margin_bounds",
-           "proved_margin_bounds_batch", "proved_logit_bounds", "optimise_multipliers"]
+           "proved_margin_bounds_batch", "proved_logit_bounds", "optimise_multipliers", "estimate_margins"]
 
 
 def _enclose(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,34 +143,12 @@ def _neuron_classes(l: np.ndarray, u: np.ndarray) -> np.ndarray:
 ADAM_RATE, ADAM_FINAL = 0.1, 0.03
 
 
-def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, intervals, *, steps: int = 40,
-                         start: dict | None = None, rate: float = ADAM_RATE, final: float = ADAM_FINAL):
-    """Multipliers ν_i (per layer i < t) that lower the Lagrangian bound on max V ẑ_t, found by ``steps`` Adam
-    steps on the (float64, unproved) dual function with torch — the bound itself is proved afterwards by
-    :func:`_lagrangian_upper` with these multipliers, so nothing here needs to be exact.
-
-    The multipliers are parametrised as optimised-slope CROWN (α-CROWN) and the split multipliers of β-CROWN
-    do, layer by layer from the top, with h_i the coefficient of x_{i+1} (h_i = W_{i+1}ᵀ ν_{i+1}) and one free
-    parameter a per neuron and row: an unstable neuron has ν = h·u/(u − l) where h ≥ 0 (the triangle's upper
-    line) and ν = h·α, α = clip(a, 0, 1), where h < 0 (a lower line); an active one (l ≥ 0, split or not)
-    ν = h + σa, an inactive one (u ≤ 0) ν = σa — the multiplier of the constraints that make it stable, σ a scale
-    per row and layer. a = 0 on stable neurons and CROWN's lower slope on unstable ones give CROWN's multipliers,
-    the start.
-
-    A batch of nodes has intervals of shape (B, 1, n_i) (each node's Adam steps are its own: Adam acts entry by
-    entry). ``start``: the parameters of an earlier run to start from (a parent's, in branch and bound): per
-    layer ``(a, classes, σ)``, broadcastable to (B, rows, n_i), (B, 1, n_i) and (B, rows, 1); a neuron whose class
-    (:func:`_neuron_classes`) changed since starts afresh, NaN entries too. The parent's multipliers are then the
-    start's, except where a class changed.
-
-    Returns ``(multipliers, parameters)``: per layer the multipliers of the best dual value seen, per row (the
-    start's included), and the parameters ``(a, classes, σ)`` at the end, a start for nodes split from these;
-    None for both when ``t`` = 0 or ``steps`` = 0.
-    """
+def _dual_function(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, intervals, start: dict | None):
+    """The (float64, unproved) dual function of :func:`optimise_multipliers` in its parametrisation: ``(value,
+    params, classes, sigma)``, where ``value()`` gives the dual value per row and the multipliers it used at the
+    current ``params`` (torch tensors, per layer; from ``start`` where given, as described there)."""
     import torch
 
-    if t == 0 or steps == 0:
-        return None, None
     Vt = torch.as_tensor(V, dtype=torch.float64)
     Ws = [torch.tensor(np.array(W, dtype=np.float64)) for W in network.weights[: t + 1]]
     bs = [torch.tensor(np.array(b, dtype=np.float64)) for b in network.biases[: t + 1]]
@@ -224,6 +202,55 @@ def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, in
             h = nu @ Ws[i]
         return total + torch.maximum(h * lo_t, h * hi_t).sum(dim=-1), nus
 
+    return value, params, classes, sigma
+
+
+def estimate_margins(network: ReLUNetwork, lo, hi, label: int, targets, intervals, start: dict | None) -> np.ndarray:
+    """Estimates (float64, not proved) of the bounds on f_j − f_label (j in ``targets``) that the multipliers of
+    ``start`` give over a batch of nodes with ``intervals`` (per hidden layer, (B, 1, n_i) arrays): one evaluation
+    of the dual function, no steps. A neuron whose class differs from the start's gets CROWN's slope or, when
+    stable, its exact linear piece. Branch and bound ranks candidate splits by these. Returns a (B, rows) array.
+    """
+    import torch
+
+    V = np.zeros((len(targets), network.n_classes))
+    V[np.arange(len(targets)), list(targets)] = 1.0
+    V[:, label] -= 1.0
+    L = network.n_layers - 1
+    value, _, _, _ = _dual_function(network, L, V, lo, hi, intervals, start)
+    with torch.no_grad(), limit_threads(1):
+        return value()[0].numpy()
+
+
+def optimise_multipliers(network: ReLUNetwork, t: int, V: np.ndarray, lo, hi, intervals, *, steps: int = 40,
+                         start: dict | None = None, rate: float = ADAM_RATE, final: float = ADAM_FINAL):
+    """Multipliers ν_i (per layer i < t) that lower the Lagrangian bound on max V ẑ_t, found by ``steps`` Adam
+    steps on the (float64, unproved) dual function with torch — the bound itself is proved afterwards by
+    :func:`_lagrangian_upper` with these multipliers, so nothing here needs to be exact.
+
+    The multipliers are parametrised as optimised-slope CROWN (α-CROWN) and the split multipliers of β-CROWN
+    do, layer by layer from the top, with h_i the coefficient of x_{i+1} (h_i = W_{i+1}ᵀ ν_{i+1}) and one free
+    parameter a per neuron and row: an unstable neuron has ν = h·u/(u − l) where h ≥ 0 (the triangle's upper
+    line) and ν = h·α, α = clip(a, 0, 1), where h < 0 (a lower line); an active one (l ≥ 0, split or not)
+    ν = h + σa, an inactive one (u ≤ 0) ν = σa — the multiplier of the constraints that make it stable, σ a scale
+    per row and layer. a = 0 on stable neurons and CROWN's lower slope on unstable ones give CROWN's multipliers,
+    the start.
+
+    A batch of nodes has intervals of shape (B, 1, n_i) (each node's Adam steps are its own: Adam acts entry by
+    entry). ``start``: the parameters of an earlier run to start from (a parent's, in branch and bound): per
+    layer ``(a, classes, σ)``, broadcastable to (B, rows, n_i), (B, 1, n_i) and (B, rows, 1); a neuron whose class
+    (:func:`_neuron_classes`) changed since starts afresh, NaN entries too. The parent's multipliers are then the
+    start's, except where a class changed.
+
+    Returns ``(multipliers, parameters)``: per layer the multipliers of the best dual value seen, per row (the
+    start's included), and the parameters ``(a, classes, σ)`` at the end, a start for nodes split from these;
+    None for both when ``t`` = 0 or ``steps`` = 0.
+    """
+    import torch
+
+    if t == 0 or steps == 0:
+        return None, None
+    value, params, classes, sigma = _dual_function(network, t, V, lo, hi, intervals, start)
     opt = torch.optim.Adam(list(params.values()), lr=rate)
     small = int(np.prod(params[0].shape[:-1])) * network.multiply_adds < _SMALL_WORK
     # small problems run torch single-threaded: its intra-op threads cost far more than they save there

@@ -5,12 +5,13 @@ ReLU rows as extra linear constraints) is bounded by :func:`sdpsolve.solve_lagra
 is a certified upper bound on f_target − f_label over the ε-ball ∩ [0, 1]^d (rigorous by default). Each solve
 first certifies CROWN's multipliers (:meth:`SDPCertInstance.start_multipliers`, the ``theta_hint``), whose
 bound is proved in closed form, so a target CROWN certifies is decided before any round. With early decision
-(the default) a target stops as soon as its bound is < 0 (certified against it) or a nearly feasible primal
-point shows the relaxation's optimum is > 0 (cannot be certified; the bound reported is then the certified one
-reached so far, which is > 0); an example is not solved at all when the network's own margin is > 0 at one of
-CROWN's worst corners of the box (then no relaxation can certify it), and the remaining targets of an example
-are skipped once one target cannot be certified. A skipped target's bound is the closed form at its start
-multipliers (CROWN's bound with the triangle rows, at most the interval bound of the last layer), also proved.
+(the default) a target stops as soon as its bound is < 0 (certified against it) or a nearly feasible primal point shows
+the relaxation's optimum is > 0 (cannot be certified; the bound reported is then the certified one reached so far, which
+is > 0); a target still open after ``QUICK_SECONDS`` of the first-order method goes to the interior-point method
+(:meth:`SDPCert.decide_target`); an example is not solved at all when the network's own margin is > 0 at one of CROWN's
+worst corners of the box (then no relaxation can certify it), and the remaining targets of an example are skipped once
+one target cannot be certified. A skipped target's bound is the closed form at its start multipliers (CROWN's bound with
+the triangle rows, at most the interval bound of the last layer), also proved.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from ._options import BOUND, EARLY_STOP, RTOL, Option, positive_seconds
 from ._sdpcert_instance import BOUNDS_BOXES, RELAXATIONS, SDPCertInstance, sdp_layer_bounds
 
 _KIND_ORDER = ("rigorous", "probabilistic", "estimate")
+
+#: with early decision, seconds of the first-order method per target before the interior-point method takes over
+#: (the targets it decides are mostly decided in well under a second; the hard ones take the interior-point
+#: method's ~20–40 iterations whatever the first-order method did)
+QUICK_SECONDS = 5.0
+#: the largest SDP size n handed to the interior-point method after QUICK_SECONDS (the paper's networks: 990–1,162;
+#: its (n + m)² arrays stay below IPM_MAX_ROWS of sdpsolve's Lagrangian mode)
+IPM_MAX_N = 1500
 
 
 @register
@@ -95,13 +104,39 @@ class SDPCert(Certifier):
         return SDPCertInstance(network, x, eps, label, target, bounds=self.bounds, triangle=self.triangle,
                                layer_bounds=lb, relaxation=self.relaxation, bounds_box=self.bounds_box)
 
-    def solve(self, inst: SDPCertInstance, options: dict | None = None):
+    def solve(self, inst: SDPCertInstance, options: dict | None = None, time_limit: float | None = None):
         """Bound one instance, CROWN's multipliers (proved in closed form) certified first; a LagrangianResult.
-        ``options``: :func:`sdpsolve.solve_lagrangian`'s."""
+        ``options``: :func:`sdpsolve.solve_lagrangian`'s; ``time_limit`` replaces the plugin's."""
         stop = 0.0 if self.early_stop else None
+        limit = self.time_limit if time_limit is None else time_limit
         return solve_lagrangian(inst, rtol=self.rtol, bound=self.bound, stop_below=stop, stop_above=stop,
-                                max_iter=self.max_iter, time_limit=self.time_limit, rng=self.seed,
+                                max_iter=self.max_iter, time_limit=limit, rng=self.seed,
                                 theta_hint=inst.start_multipliers(), options=options)
+
+    def decide_target(self, inst: SDPCertInstance, time_limit: float | None = None):
+        """Bound one instance with early decision in two steps: the solver's default (the interior-point method first up
+        to n = 300, the first-order method above) for ``QUICK_SECONDS``, then, when the target is still open, the
+        interior-point method (up to ``IPM_MAX_N`` coordinates, its iterates certified as it goes) with the time left of
+        ``time_limit`` (the plugin's when None; no limit when both are None). Returns the LagrangianResult of the last
+        solve, with the smaller of the two certified bounds (and its multipliers) and the two solves' seconds, rounds
+        and products added up."""
+        from dataclasses import replace
+
+        limit = self.time_limit if time_limit is None else check_nonneg_float("time_limit", time_limit, positive=True)
+        quick = QUICK_SECONDS if limit is None else min(limit, QUICK_SECONDS)
+        first = self.solve(inst, time_limit=quick)
+        left = None if limit is None else limit - first.time
+        if first.decision is not None or (first.bound_kind == "rigorous" and first.upper < 0) or (
+                left is not None and left <= 0) or inst.n > IPM_MAX_N or (first.phases or {}).get("ipm", 0.0) > 0:
+            return first  # decided, out of time, too large, or the interior-point method has run already
+        second = self.solve(inst, options={"ipm_max_n": IPM_MAX_N}, time_limit=left)
+        total = {"time": first.time + second.time, "n_iter": first.n_iter + second.n_iter,
+                 "n_matvec": first.n_matvec + second.n_matvec}
+        if first.upper < second.upper:
+            return replace(second, upper=first.upper, gap=(first.upper - second.lower) / max(1.0, abs(first.upper)),
+                           dual=first.dual, theta=first.theta, bound_kind=first.bound_kind,
+                           failure_probability=first.failure_probability, **total)
+        return replace(second, **total)
 
     def bound_target(self, network: ReLUNetwork, x: np.ndarray, label: int, target: int, eps: float, lb=None):
         """Solve one (example, target) instance; returns the LagrangianResult."""
@@ -149,7 +184,7 @@ class SDPCert(Certifier):
                     continue
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", NotConvergedWarning)
-                    res = self.solve(inst)
+                    res = self.decide_target(inst) if self.early_stop else self.solve(inst)
                 B[k, j] = res.upper
                 kinds.add(res.bound_kind)
                 details[j] = {"time": res.time, "rounds": res.n_iter, "decision": res.decision,

@@ -9,25 +9,30 @@ classes still open; the first stage that decides the input is its ``stage``:
    multipliers, then 100 Adam steps on them, as α-CROWN does, every bound evaluated with directed rounding) over
    the box x̄ ± ε rounded outwards, clipped to [0, 1], proves f_j − f_y < 0 for every target (verified).
 4. ``sdp-cert``: the multi-layer SDP (CROWN-style layer bounds proved as in 3, the LP triangle rows, rigorous
-   Cholesky bound) proves the remaining targets (verified): first the solver's first-order method for
-   ``SDP_QUICK`` seconds per target, then, for a target it leaves open, the interior-point method (up to
-   ``SDP_IPM_MAX_N`` coordinates), whose iterates' multipliers are certified as it goes. Where it cannot,
+   Cholesky bound) proves the remaining targets (verified), each as :meth:`certifiers.SDPCert.decide_target`
+   does: the solver's first-order method for a few seconds, then, for a target it leaves open, the
+   interior-point method, whose iterates' multipliers are certified as it goes. Where it cannot,
    ``sdp-attack``: the strong attack
    again, started from the inputs the SDP's primal solution points at (its mean E[x_0] and the input of the
    leading eigenvector of P̂), finds a counterexample (falsified).
-5. ``bab``: branch and bound over the unstable ReLUs (half of the time left when the MILP of 6 may follow):
+5. ``local-milp``: when too many neurons are unstable for the MILP of 7, the exact MILP over a neighbourhood of the best
+   point the attacks reached (:func:`local_milp`: every unstable neuron keeps its sign there except the
+   ``LOCAL_MILP_FREE`` nearest to their kink) for up to half of the time left; its maximiser is a witness when a float64
+   forward pass confirms it (falsified). Gradient steps stall at a local maximum of a piecewise-linear margin; this
+   search is exact over the 2^20 linear pieces around it.
+6. ``bab``: branch and bound over the unstable ReLUs (half of the time left when the MILP of 7 may follow):
    each node splits one neuron (ẑ ≤ 0 / ẑ ≥ 0), which narrows its interval, and every node is bounded by the
    proved bound propagation of 3 with that split (the split neuron's multiplier is free, as β-CROWN's), 32 nodes
    at a time, each node's Adam steps started from its parent's multipliers; the neuron split is the one whose
    relaxation costs the worst open target most. Verified when every leaf is proved.
-6. ``milp``: when at most ``milp_max_unstable`` neurons are unstable, the exact MILP (:mod:`certifiers._milp`,
+7. ``milp``: when at most ``milp_max_unstable`` neurons are unstable, the exact MILP (:mod:`certifiers._milp`,
    HiGHS): its incumbent is a witness when a float64 forward pass confirms it (falsified); its dual bound
    ≤ −``MILP_MARGIN`` for every open target verifies. The MILP is a floating-point solver with tolerances
    (feasibility 1e-7 on the rows, HiGHS's defaults), not a proof: its verdicts carry ``bound_kind`` "milp",
    and the margin of 10⁻⁴ on the logits is far above the effect of those tolerances on these networks.
-7. otherwise ``unknown`` (the time budget ``timeout`` ran out, or no stage decided).
+8. otherwise ``unknown`` (the time budget ``timeout`` ran out, or no stage decided).
 
-"verified" from stages 3–5 rests only on proofs of the ``rigorous`` kind (every rounding accounted for).
+"verified" from stages 3, 4 and 6 rests only on proofs of the ``rigorous`` kind (every rounding accounted for).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from ._options import Option, positive_seconds
 from ._outcome import Verdict
 from ._rigorous_crown import (
     ProvedBounds,
+    estimate_margins,
     proved_layer_bounds,
     proved_layer_bounds_batch,
     proved_logit_bounds,
@@ -53,12 +59,12 @@ from ._rigorous_crown import (
 )
 from ._strong_attack import confirm_witness, strong_attack
 
-__all__ = ["Decision", "decide", "branch_and_bound", "Verify", "MILP_MARGIN", "STAGES"]
+__all__ = ["Decision", "decide", "branch_and_bound", "local_milp", "Verify", "MILP_MARGIN", "STAGES"]
 
 #: what the MILP's dual bound must stay below (logit units) for a MILP verdict "verified"
 MILP_MARGIN = 1e-4
 #: the stages, in the order they run
-STAGES = ("clean", "attack", "crown", "sdp-cert", "sdp-attack", "bab", "milp", "none")
+STAGES = ("clean", "attack", "crown", "sdp-cert", "sdp-attack", "local-milp", "bab", "milp", "none")
 
 
 class Decision:
@@ -86,14 +92,15 @@ def _score(h: np.ndarray, l: np.ndarray, u: np.ndarray) -> np.ndarray:
 #: Adam steps on the root's multipliers (stage ``crown``): on the paper's networks 100 steps close 0.69–0.99 of
 #: CROWN's gap to the LP optimum, 40 steps 0.54–0.94 (see ``ADAM_RATE`` in certifiers._rigorous_crown)
 ROOT_STEPS = 100
-#: seconds of the first-order SDP method per target before the interior-point method takes over (most targets
-#: the SDP decides are decided in well under a second; the hard ones take the interior-point method's ~20–40
-#: iterations at any n)
-SDP_QUICK = 5.0
-#: the largest SDP size n given to the interior-point method in stage ``sdp-cert`` (the paper's networks: 990–1,162)
-SDP_IPM_MAX_N = 1500
+#: unstable neurons left free (binary) by the local MILP; the others keep their signs at its centre. On PGD-NN
+#: test image 636 (159 unstable), 20 free neurons reach a margin of +0.0034 (a counterexample the attack misses:
+#: its best is −0.0098) in 13 s, 40 reach +0.0126 in 45 s; on images 116, 556 and 991 20 and 40 reach the same
+#: maxima (below 0), and re-centring at the maximiser and solving again never raised them
+LOCAL_MILP_FREE = 20
 #: nodes bounded together by branch and bound (one batched product per layer and one Adam run for all of them)
 BAB_BATCH = 32
+#: candidate splits per layer that branch and bound tries on each node before choosing (filtered smart branching)
+BRANCH_CANDIDATES = 4
 
 
 class _Node:
@@ -192,6 +199,7 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
         start = _batch_start(network, live, rows) if optimise else None
         ub, kept, state = proved_margin_bounds_batch(network, lo, hi, label, rows, [nd.bounds for nd in live],
                                                    optimise=optimise, start=start)
+        branching = []  # (node's index in the batch, node, its open targets, their margins, candidate splits)
         for b, nd in enumerate(live):
             margins = {j: min(float(ub[b, r]), nd.inherited.get(j, np.inf)) for r, j in enumerate(rows)}
             still = []
@@ -202,16 +210,9 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
                     still.append(j)
             if not still:
                 continue
-            j = max(still, key=lambda t: margins[t])
-            r = rows.index(j)
-            best, pick = 0.0, None
-            for i in range(len(nd.bounds.lower)):
-                s = _score(kept[i][b, r], nd.bounds.lower[i], nd.bounds.upper[i])
-                s[nd.splits[i] != 0] = 0.0
-                k = int(np.argmax(s))
-                if s[k] > best:
-                    best, pick = s[k], (i, k)
-            if pick is None:  # nothing left to split: the leaf is a linear program; optimise its multipliers longer
+            r = rows.index(max(still, key=lambda t: margins[t]))
+            candidates = _candidates(nd, [kept[i][b, r] for i in range(len(nd.bounds.lower))])
+            if not candidates:  # nothing left to split: the leaf is a linear program; optimise its multipliers longer
                 final = proved_margin_bounds(network, lo, hi, label, nd.bounds, optimise=25 * max(optimise, 20))
                 final = {t: min(float(final[t]), margins[t]) for t in still}
                 for t in still:
@@ -219,15 +220,72 @@ def branch_and_bound(network: ReLUNetwork, lo, hi, label: int, targets, *, deadl
                 if any(final[t] >= 0 for t in still):
                     return False, worst, nodes
                 continue
-            i, k = pick
+            branching.append((b, nd, still, margins, candidates))
+        picks = _filtered_picks(network, lo, hi, label, rows, state, branching)
+        for (b, nd, still, margins, _), (i, k) in zip(branching, picks):
             child_start = None if state is None else _child_start(state, b, rows, still)
             for side in (-1, 1):
                 child = [s.copy() for s in nd.splits]
                 child[i][k] = side
-                heapq.heappush(heap, (-margins[j], counter, _Node(child, None, nd.bounds, i + 1, tuple(still),
-                                                                  child_start, {t: margins[t] for t in still})))
+                heapq.heappush(heap, (-max(margins[t] for t in still), counter,
+                                      _Node(child, None, nd.bounds, i + 1, tuple(still), child_start,
+                                            {t: margins[t] for t in still})))
                 counter += 1
     return True, worst, nodes
+
+
+def _candidates(node: _Node, coefficients: list) -> list[tuple[int, int]]:
+    """The neurons (layer, index) worth trying as the node's next split: per layer the ``BRANCH_CANDIDATES`` unsplit
+    unstable neurons whose relaxation costs the worst open target most (:func:`_score`, with that target's
+    coefficients per layer), best first over all layers."""
+    scored = []
+    for i, h in enumerate(coefficients):
+        s = _score(h, node.bounds.lower[i], node.bounds.upper[i])
+        s[node.splits[i] != 0] = 0.0
+        top = np.argsort(-s)[:BRANCH_CANDIDATES]
+        scored += [(float(s[k]), i, int(k)) for k in top if s[k] > 0]
+    return [(i, k) for _, i, k in sorted(scored, reverse=True)]
+
+
+def _filtered_picks(network: ReLUNetwork, lo, hi, label: int, rows: list, state, branching: list) -> list:
+    """Per node of ``branching`` the split to make, as filtered smart branching does: each candidate's two children
+    are bounded with the node's multipliers (one evaluation of the dual function for all of them,
+    :func:`estimate_margins`), and the candidate whose worse child has the smallest worst open margin wins (ties:
+    the first candidate). Without multipliers (``state`` None) the first candidate."""
+    if state is None or not branching:
+        return [c[4][0] for c in branching]
+    layers = sorted(state)
+    owner, split = [], []  # per child: its node's position in ``branching``, and its (layer, index, side)
+    for p, (_, _, _, _, candidates) in enumerate(branching):
+        for i, k in candidates:
+            for side in (-1, 1):
+                owner.append(p)
+                split.append((i, k, side))
+    intervals, start = [], {}
+    for t in layers:
+        lower = np.stack([branching[p][1].bounds.lower[t] for p in owner])
+        upper = np.stack([branching[p][1].bounds.upper[t] for p in owner])
+        for c, (i, k, side) in enumerate(split):
+            if i == t:
+                if side < 0:
+                    upper[c, k] = min(upper[c, k], 0.0)
+                else:
+                    lower[c, k] = max(lower[c, k], 0.0)
+        intervals.append((lower[:, None, :], upper[:, None, :]))
+        b_of = [branching[p][0] for p in owner]
+        start[t] = (state[t][0][b_of], state[t][1][b_of], state[t][2][b_of])
+    est = estimate_margins(network, lo, hi, label, rows, intervals, start)
+    picks, c = [], 0
+    for _, _, still, _, candidates in branching:
+        cols = [rows.index(t) for t in still]
+        best, pick = np.inf, candidates[0]
+        for i, k in candidates:
+            value = max(float(np.max(est[c, cols])), float(np.max(est[c + 1, cols])))
+            if value < best:
+                best, pick = value, (i, k)
+            c += 2
+        picks.append(pick)
+    return picks
 
 
 def _sdp_layer_bounds(network: ReLUNetwork, lo, hi, proved: ProvedBounds):
@@ -251,6 +309,46 @@ def _primal_inputs(inst, V) -> list[np.ndarray]:
     if abs(u[0]) > 1e-12:  # ẑ = u / u_0 (clipped to the box), mapped to x_0 as a rank-one factor with ẑ_0 = 1
         out.append(inst.to_original(np.clip(u / u[0], -1.0, 1.0)[:, None])[0])
     return out
+
+
+def local_milp(network: ReLUNetwork, lo, hi, label: int, target: int, centre, intervals, *,
+               free: int = LOCAL_MILP_FREE, time_limit: float = 60.0):
+    """The exact maximum of f_target − f_label over the part of the box [lo, hi] around ``centre`` where every
+    neuron unstable in ``intervals`` (proved pre-activation bounds over the box) keeps its sign at ``centre``,
+    except the ``free`` ones whose pre-activation there is nearest to 0 relative to the width of its interval: a
+    MILP with ``free`` binaries (:func:`certifiers._milp.exact_margin_max` with those signs as splits). The
+    region contains ``centre``, so the maximum found is at least the margin there (up to HiGHS's tolerances);
+    a :class:`certifiers._milp.MarginMILP`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = ReLUNetwork([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0], [0.0, 0.0]])],
+    ...                   [np.zeros(2), np.array([0.0, 0.5])])          # f = (|x|, 0.5)
+    >>> iv = [(np.array([-1.0, -0.25]), np.array([0.25, 1.0]))]
+    >>> r = local_milp(net, [-1.0], [0.25], 0, 1, [-0.5], iv, free=0)   # x ≤ 0 kept: max of 0.5 + x there
+    >>> round(r.value, 6)
+    0.5
+    """
+    from ._milp import exact_margin_max
+
+    free = check_positive_int("free", free, minimum=0)
+    centre = np.asarray(centre, dtype=np.float64).reshape(1, -1)
+    acts = network.activations(centre)
+    splits, closeness, where = [], [], []
+    for i, (l, u) in enumerate(intervals):
+        z = (acts[i] @ network.weights[i].T + network.biases[i])[0]
+        unstable = (np.asarray(l) < 0) & (np.asarray(u) > 0)
+        splits.append(np.where(unstable, np.where(z >= 0, 1, -1), 0).astype(np.int8))
+        ks = np.flatnonzero(unstable)
+        closeness.append(np.abs(z[ks]) / (np.asarray(u)[ks] - np.asarray(l)[ks]))
+        where += [(i, int(k)) for k in ks]
+    if where and free:
+        for p in np.argsort(np.concatenate(closeness), kind="stable")[:free]:
+            i, k = where[p]
+            splits[i][k] = 0
+    return exact_margin_max(network, lo, hi, label, target, time_limit=time_limit, intervals=list(intervals),
+                            splits=splits)
 
 
 def _milp_witness(network: ReLUNetwork, x, label: int, eps: float, point) -> np.ndarray | None:
@@ -292,6 +390,7 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
     res = strong_attack(network, x[None], [label], eps, steps=attack_steps, restarts=attack_restarts, rng=rng)
     if res.success[0] and confirm_witness(network, x, label, eps, res.x_adv[0]):
         return done(Verdict.FALSIFIED, "attack", res.margins[0], "attack", witness=res.x_adv[0].copy())
+    centre, centre_margins = res.x_adv[0], res.margins[0]  # the best point the attacks reached
     lo, hi = outer_box(x, eps)
     proved = proved_layer_bounds(network, lo, hi)
     bounds = proved_margin_bounds(network, lo, hi, label, proved, optimise=ROOT_STEPS)
@@ -302,18 +401,14 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
         from ._sdpcert import SDPCert
 
         lb = _sdp_layer_bounds(network, lo, hi, proved)
+        plugin = SDPCert(bounds="crown", triangle=True)
         primal_starts = []
         for j in sorted(open_targets, key=lambda t: -bounds[t]):
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            plugin = SDPCert(bounds="crown", triangle=True, time_limit=max(min(left, SDP_QUICK), 1e-3))
             inst = plugin.instance(network, x, label, j, eps, lb=lb)
-            r = plugin.solve(inst)
-            left = deadline - time.perf_counter()
-            if r.decision is None and not (r.bound_kind == "rigorous" and r.upper < 0) and left > 0:
-                plugin = SDPCert(bounds="crown", triangle=True, time_limit=left)
-                r = plugin.solve(inst, options={"ipm_max_n": SDP_IPM_MAX_N})
+            r = plugin.decide_target(inst, time_limit=left)
             if r.bound_kind == "rigorous" and r.upper < 0:
                 bounds[j] = min(bounds[j], r.upper)
                 continue
@@ -329,9 +424,24 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
                                 starts=np.array(primal_starts)[None], rng=rng)
             if res.success[0] and confirm_witness(network, x, label, eps, res.x_adv[0]):
                 return done(Verdict.FALSIFIED, "sdp-attack", res.margins[0], "attack", witness=res.x_adv[0].copy())
+            if np.max(np.delete(res.margins[0], label)) > np.max(np.delete(centre_margins, label)):
+                centre, centre_margins = res.x_adv[0], res.margins[0]
     nodes = 0
     unstable = sum(int(np.sum((l < 0) & (u > 0))) for l, u in zip(proved.lower, proved.upper))
     milp_possible = unstable <= milp_max_unstable
+    left = deadline - time.perf_counter()
+    if not milp_possible and left > 0:
+        # the best attack point's worst open target, exactly over the 2^LOCAL_MILP_FREE pieces around it
+        j = max(open_targets, key=lambda t: centre_margins[t])
+        try:
+            m = local_milp(network, lo, hi, label, j, centre, list(zip(proved.lower, proved.upper)),
+                           time_limit=0.5 * left)
+        except RuntimeError:  # HiGHS found no point (only by its tolerances: the centre is one)
+            m = None
+        w = _milp_witness(network, x, label, eps, m.x) if m is not None and m.value > 0 else None
+        if w is not None:
+            zw = network.logits(w[None])[0]
+            return done(Verdict.FALSIFIED, "local-milp", zw - zw[label], "attack", witness=w)
     if bab and time.perf_counter() < deadline:
         # with the exact MILP still to come, branch and bound gets half of the time that is left
         bab_deadline = deadline if not milp_possible else time.perf_counter() + 0.5 * (deadline - time.perf_counter())

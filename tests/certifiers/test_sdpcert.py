@@ -441,3 +441,75 @@ def test_certify_input_errors():
         cert.certify(net, X, [0, 1], eps)
     with pytest.raises(TypeError, match="network"):
         cert.certify("net", X, y, eps)
+
+
+def _stub_result(upper, lower, *, decision=None, time=1.0, ipm=0.0):
+    from sdpsolve import LagrangianResult, Status
+
+    return LagrangianResult(lower=lower, upper=upper, gap=0.0, violation=0.0, dual=np.array([upper]),
+                            theta=np.array([upper]), factor=np.zeros((2, 1)), status=Status.TIME_LIMIT, message="",
+                            bound_kind="rigorous", failure_probability=0.0, decision=decision, n_matvec=3, n_iter=2,
+                            time=time, phases={"ipm": ipm})
+
+
+def test_decide_target_hands_an_open_target_to_the_interior_point_method(monkeypatch):
+    """Oracle: the two solves' own results (stubbed). A target the quick solve decides, or that runs out of time,
+    is returned as it is; an open one is solved again with ``ipm_max_n`` and the time left, and the smaller of the
+    two certified bounds is kept with its multipliers, the seconds, rounds and products added up."""
+    plugin = SDPCert(bounds="crown", triangle=True)
+    inst = SDPCertInstance(random_net(3, [6, 10, 10, 3]), np.full(6, 0.5), 0.1, 0, 1, bounds="crown", triangle=True)
+    calls = []
+
+    def run(results):
+        calls.clear()
+        it = iter(results)
+
+        def solve(inst, options=None, time_limit=None):
+            calls.append((options, time_limit))
+            return next(it)
+
+        monkeypatch.setattr(plugin, "solve", solve)
+        return plugin.decide_target(inst, time_limit=30.0)
+
+    r = run([_stub_result(-0.5, -0.6, decision="below")])
+    assert r.upper == -0.5 and calls == [(None, 5.0)]
+    r = run([_stub_result(0.4, 0.1, ipm=0.2)])  # the interior-point method ran already (small n)
+    assert len(calls) == 1
+    r = run([_stub_result(0.4, 0.1, time=4.0), _stub_result(0.6, 0.2, decision="above", time=10.0)])
+    assert calls == [(None, 5.0), ({"ipm_max_n": 1500}, 26.0)]
+    assert (r.upper, r.theta[0], r.lower, r.decision, r.time, r.n_iter, r.n_matvec) == (0.4, 0.4, 0.2, "above",
+                                                                                        14.0, 4, 6)
+    r = run([_stub_result(0.4, 0.1), _stub_result(-0.1, -0.2, decision="below")])
+    assert r.upper == -0.1 and r.decision == "below"
+    with pytest.raises(ValueError, match="time_limit"):
+        plugin.decide_target(inst, time_limit=0.0)
+
+
+def test_decide_target_certifies_what_the_interior_point_method_certifies(monkeypatch):
+    """Oracle: the same instance solved by the interior-point method from the start, early decision off, rtol 1e-4.
+    A 300-120-3 net has n = 1 + 300 + 120 > 300, where the solver's default with early decision is the first-order
+    method; with a quick phase of 0.05 s an open target goes to the interior-point method, whose decision must
+    agree with the full solve's: "below" (and a certified bound < 0) where its bound is clearly below 0, "above"
+    where its primal value is clearly above 0, never a bound below that primal value."""
+    import certifiers._sdpcert as sdpcert
+
+    monkeypatch.setattr(sdpcert, "QUICK_SECONDS", 0.05)
+    net = random_net(11, [300, 120, 3])
+    x = np.random.default_rng(12).random(300)
+    y = int(net.predict(x[None])[0])
+    for eps, j, ipm in ((0.02, (y + 1) % 3, True), (0.06, (y + 2) % 3, True), (0.1, (y + 2) % 3, True),
+                        (0.01, (y + 2) % 3, False)):
+        plugin = SDPCert(bounds="crown", triangle=True)
+        inst = plugin.instance(net, x, y, j, eps)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotConvergedWarning)
+            full = SDPCert(bounds="crown", triangle=True, early_stop=False, rtol=1e-4).solve(
+                inst, options={"ipm_max_n": 1500})
+            r = plugin.decide_target(inst)
+        label = f"eps {eps}, target {j}: full [{full.lower}, {full.upper}], decide_target {r.upper} ({r.decision})"
+        assert r.bound_kind == "rigorous" and r.upper >= full.lower - 1e-6 * scale(full.lower), label
+        assert ((r.phases or {}).get("ipm", 0.0) > 0) == ipm, label  # the closed form at CROWN decides the last
+        if full.upper < -1e-2:
+            assert r.decision == "below" and r.upper < 0, label
+        if full.lower > 1e-2:
+            assert r.decision == "above", label

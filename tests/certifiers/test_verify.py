@@ -329,3 +329,159 @@ def test_a_milp_maximiser_on_the_outer_box_becomes_a_witness_inside_the_exact_se
     assert w is not None and w[0] == inner[0] and confirm_witness(net, x, 0, 0.1, w)
     # a point whose margin is negative once inside stays no witness
     assert _milp_witness(net, x, 0, 0.1, hi) is None
+
+
+def test_estimated_margins_are_the_dual_values_of_their_multipliers():
+    """Oracles: the proved Lagrangian bound with the multipliers the estimate used (equal up to rounding), and
+    dense sampling (an estimate is a dual value: never below a sampled margin of the node it bounds)."""
+    from certifiers._rigorous_crown import _dual_function, _lagrangian_upper, estimate_margins
+
+    net = _net(21, [4, 10, 10, 10, 3])
+    x = np.full(4, 0.5)
+    label = int(net.predict(x[None])[0])
+    lo, hi = outer_box(x, 0.25)
+    root = proved_layer_bounds(net, lo, hi)
+    nodes = [n for n in _random_nodes(net, root, 16, 1)]
+    batch = proved_layer_bounds_batch(net, lo, hi, [s for s, _ in nodes], [root] * len(nodes), [r for _, r in nodes])
+    live = [k for k, b in enumerate(batch) if not b.empty]
+    targets = [j for j in range(3) if j != label]
+    bounds = [batch[k] for k in live]
+    _, _, state = proved_margin_bounds_batch(net, lo, hi, label, targets, bounds, optimise=10)
+    intervals = [tuple(np.stack([getattr(b, side)[i] for b in bounds])[:, None, :] for side in ("lower", "upper"))
+                 for i in range(net.n_layers - 1)]
+    est = estimate_margins(net, lo, hi, label, targets, intervals, state)
+    V = np.zeros((2, 3))
+    V[np.arange(2), targets] = 1.0
+    V[:, label] -= 1.0
+    value, _, _, _ = _dual_function(net, net.n_layers - 1, V, lo, hi, intervals, state)
+    total, nus = value()
+    proved = _lagrangian_upper(net, net.n_layers - 1, V, lo, hi, intervals,
+                               multipliers={i: nu.detach().numpy() for i, nu in nus.items()})
+    assert np.allclose(est, total.detach().numpy()) and np.allclose(est, proved, rtol=1e-12, atol=1e-12)
+    P = np.random.default_rng(4).uniform(lo, hi, size=(40000, 4))
+    acts = net.activations(P)
+    pre = [acts[i] @ net.weights[i].T + net.biases[i] for i in range(net.n_layers - 1)]
+    logits = net.logits(P)
+    for row, k in enumerate(live):
+        inside = np.ones(len(P), dtype=bool)
+        for i, s in enumerate(nodes[k][0]):
+            for n in np.flatnonzero(s):
+                inside &= (pre[i][:, n] <= 0) if s[n] < 0 else (pre[i][:, n] >= 0)
+        if inside.any():
+            margins = logits[inside][:, targets] - logits[inside][:, [label]]
+            assert np.all(margins.max(axis=0) <= est[row] + 1e-9)
+
+
+def test_filtered_branching_picks_the_candidate_with_the_best_worse_child():
+    """Oracle: each candidate's two children estimated one at a time (:func:`estimate_margins` on a batch of one);
+    the batched choice must be the candidate whose worse child is smallest."""
+    from certifiers._rigorous_crown import estimate_margins
+    from certifiers._verify import _candidates, _child_start, _filtered_picks, _Node
+
+    net = _net(5, [4, 12, 12, 12, 3])
+    x = np.full(4, 0.5)
+    label = int(net.predict(x[None])[0])
+    lo, hi = outer_box(x, 0.3)
+    root = proved_layer_bounds(net, lo, hi)
+    targets = [j for j in range(3) if j != label]
+    ub, kept, state = proved_margin_bounds_batch(net, lo, hi, label, targets, [root], optimise=10)
+    splits = [np.zeros(W.shape[0], dtype=np.int8) for W in net.weights[:-1]]
+    node = _Node(splits, root, None, 0, tuple(targets), None)
+    r = int(np.argmax(ub[0]))
+    cands = _candidates(node, [kept[i][0, r] for i in range(3)])
+    assert len(cands) >= 3, "the instance must offer several candidates"
+    [pick] = _filtered_picks(net, lo, hi, label, targets, state, [(0, node, targets, {}, cands)])
+    start = _child_start(state, 0, targets, targets)
+    one = {i: (np.array([[p[0] for p in (start[0][t][i] for t in targets)]]),
+               start[1][i][None], np.array([[p[1] for p in (start[0][t][i] for t in targets)]])) for i in range(3)}
+    worse = {}
+    for i, k in cands:
+        values = []
+        for side in (-1, 1):
+            iv = []
+            for t in range(3):
+                l, u = root.lower[t].copy(), root.upper[t].copy()
+                if t == i:
+                    (u if side < 0 else l)[k] = 0.0
+                iv.append((l[None, None], u[None, None]))
+            values.append(float(np.max(estimate_margins(net, lo, hi, label, targets, iv, one))))
+        worse[(i, k)] = max(values)
+    assert worse[pick] == pytest.approx(min(worse.values()), rel=1e-12, abs=1e-12)
+
+
+def test_milp_over_a_split_is_exact_on_each_side():
+    """Oracle: the MILP of the whole box. Splitting one unstable neuron gives two MILPs whose larger maximum is the
+    whole box's (the two sides cover the box), each at most the whole one, each at least the margin of every
+    sampled point on its side."""
+    net = _net(7, [4, 10, 10, 3])
+    x = np.full(4, 0.5)
+    label = int(net.predict(x[None])[0])
+    lo, hi = outer_box(x, 0.2)
+    b = proved_layer_bounds(net, lo, hi)
+    iv = list(zip(b.lower, b.upper))
+    layer = max(i for i, u in enumerate(b.unstable()) if u.size)
+    k = int(b.unstable()[layer][0])
+    P = np.random.default_rng(2).uniform(lo, hi, size=(20000, 4))
+    z = net.activations(P)[layer] @ net.weights[layer].T + net.biases[layer]
+    for j in (j for j in range(3) if j != label):
+        whole = exact_margin_max(net, lo, hi, label, j, intervals=iv)
+        sides = []
+        for side in (-1, 1):
+            splits = [np.zeros(W.shape[0], dtype=np.int8) for W in net.weights[:-1]]
+            splits[layer][k] = side
+            m = exact_margin_max(net, lo, hi, label, j, intervals=iv, splits=splits)
+            keep = (z[:, k] <= 0) if side < 0 else (z[:, k] >= 0)
+            logits = net.logits(P[keep])
+            assert m.value <= whole.upper + 1e-7 and np.max(logits[:, j] - logits[:, label]) <= m.upper + 1e-7
+            sides.append(m.upper)
+        assert max(sides) == pytest.approx(whole.upper, abs=1e-6)
+    with pytest.raises(ValueError, match="splits"):
+        exact_margin_max(net, lo, hi, label, (label + 1) % 3, intervals=iv, splits=[np.zeros(10)])
+
+
+def test_local_milp_contains_its_centre_and_is_exact_when_every_neuron_is_free():
+    """Oracles: the margin at the centre (the local region contains it) and the MILP of the whole box (no neuron
+    fixed: the local MILP is that MILP)."""
+    from certifiers._verify import local_milp
+
+    for net, x, label, eps in _instances(6):
+        lo, hi = outer_box(x, eps)
+        b = proved_layer_bounds(net, lo, hi)
+        iv = list(zip(b.lower, b.upper))
+        centre = np.random.default_rng(1).uniform(lo, hi)
+        zc = net.logits(centre[None])[0]
+        for j in (j for j in range(net.n_classes) if j != label):
+            fixed = local_milp(net, lo, hi, label, j, centre, iv, free=0)
+            assert fixed.upper >= zc[j] - zc[label] - 1e-7
+            whole = exact_margin_max(net, lo, hi, label, j, intervals=iv)
+            assert fixed.upper <= whole.upper + 1e-7
+            assert local_milp(net, lo, hi, label, j, centre, iv, free=100).upper == pytest.approx(whole.upper,
+                                                                                                 abs=1e-6)
+
+
+def test_the_local_milp_stage_falsifies_with_a_checked_witness(monkeypatch):
+    """Oracle: the exact MILP. With the full MILP ruled out (``milp_max_unstable=0``), no SDP, no branch and bound
+    and an attack that only evaluates the clean point (a stand-in, so that the stage under test gets every
+    instance), every instance the MILP shows not robust is falsified by the local MILP (centred at the clean
+    point, it frees all of these small networks' unstable neurons), with a witness that confirm_witness accepts;
+    none is verified by anything but proofs."""
+    import certifiers._verify as verify
+    from certifiers._attacks import AttackResult
+
+    def clean_point_only(network, X, y, eps, **kw):
+        z = network.logits(X)
+        margins = z - z[np.arange(len(y)), y][:, None]
+        return AttackResult(np.array(X, dtype=np.float64), margins, np.zeros(len(y), dtype=bool), margins)
+
+    monkeypatch.setattr(verify, "strong_attack", clean_point_only)
+    falsified = 0
+    for net, x, label, eps in _instances(15):
+        lo, hi = outer_box(x, eps)
+        d = decide(net, x, label, eps, timeout=30, sdp=False, bab=False, milp_max_unstable=0)
+        if _milp_worst(net, lo, hi, label) > 1e-6:
+            assert d.verdict is Verdict.FALSIFIED and d.stage == "local-milp", d
+            assert confirm_witness(net, x, label, eps, d.witness)
+            falsified += 1
+        else:
+            assert d.verdict is not Verdict.FALSIFIED and d.stage in ("crown", "none"), d
+    assert falsified >= 3, "too few instances that are not robust"

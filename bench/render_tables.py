@@ -607,6 +607,21 @@ def sdpcert_test_set_table() -> str:
                    f"| {100 * r['certified_error']:.1f}% | {100 * r['clean_error']:.1f}% | {before} "
                    f"| {r.get('commit') or '857aa3f'} |")
     out += ["", f"All networks together: {total / 60:.1f} min of wall time."]
+    again = _load("sdpcert_test_set_rerun.json")
+    if again and again.get("nets"):
+        rows = []
+        for net, r in again["nets"].items():
+            e = r.get("earlier")
+            before = (f"; on the first {e['n']} images {100 * e['certified_error_now']:.1f}% (before: "
+                      f"{100 * e['certified_error_before']:.1f}%)" if e and e.get("certified_error_now") is not None
+                      else "")
+            rows.append(f"{net}, images {r['start']}–{r['start'] + r['n'] - 1}: certified error "
+                        f"{100 * r['certified_error']:.1f}%{before}, {r.get('wall_total', r['wall']) / 60:.1f} min "
+                        f"of wall time, s per image {r['time_median']:.2f} / {r['time_p90']:.1f} / "
+                        f"{r['time_mean']:.2f} (median / p90 / mean), code {r.get('commit')}")
+        out += ["", f"Re-run with newer code (`.venv/bin/python {again['command'].strip()}`, same settings, "
+                f"{again['time_limit']:g} s cap per (image, target); {_machine(again['machine'], at_end=True)}, "
+                f"{again['date']}): " + "; ".join(rows) + "."]
     return "\n".join(out)
 
 

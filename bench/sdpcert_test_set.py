@@ -17,7 +17,9 @@ Usage::
 
     .venv/bin/python bench/sdpcert_test_set.py --count 1000 [--nets grad_nn lp_nn pgd_nn] [--workers 2]
 
-Writes bench/results/sdpcert_test_set.json (section ``sdpcert-test-set`` of bench/render_tables.py).
+Writes bench/results/sdpcert_test_set.json (section ``sdpcert-test-set`` of bench/render_tables.py); a re-run of
+some networks with newer code goes to ``--out bench/results/sdpcert_test_set_rerun.json`` with its own
+``--runs-dir``, and is rendered as extra rows of the same table.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per (image, target), a safety cap")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "sdpcert_test_set.json"))
+    ap.add_argument("--runs-dir", type=Path, default=RUNS,
+                    help="where the resumable stores live (default bench/results/sdpcert_test_set; another folder "
+                         "for a fresh run that must not resume the default stores)")
     args = ap.parse_args(argv)
     if not DATA.exists():
         print(f"data folder {DATA} not found: nothing to certify", file=sys.stderr)
@@ -70,9 +75,9 @@ def main(argv=None) -> int:
     earlier = json.loads((ROOT / "bench" / "results" / "reproduce_sdpcert.json").read_text())
     data = np.load(DATA / "mnist_test.npz")
     X, y = data["X"].astype(np.float64), data["y"].astype(np.int64)
-    RUNS.mkdir(parents=True, exist_ok=True)
+    args.runs_dir.mkdir(parents=True, exist_ok=True)
     for net in args.nets:
-        store = RUNS / f"{net}_eps{args.eps:g}.jsonl"
+        store = args.runs_dir / f"{net}_eps{args.eps:g}.jsonl"
         resumed = store.exists()
         cmd = [sys.executable, "-c", "import sys; from sdpsolve.cli import main; sys.exit(main(sys.argv[1:]))",
                "certify", "--model", str(DATA / f"{net}.npz"), "--data", str(DATA / "mnist_test.npz"),

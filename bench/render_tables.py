@@ -616,10 +616,10 @@ def sdpcert_test_set_table() -> str:
                       f"{100 * e['certified_error_before']:.1f}%)" if e and e.get("certified_error_now") is not None
                       else "")
             rows.append(f"{net}, images {r['start']}–{r['start'] + r['n'] - 1}: certified error "
-                        f"{100 * r['certified_error']:.1f}%{before}, {r.get('wall_total', r['wall']) / 60:.1f} min "
+                        f"{100 * r['certified_error']:.1f}%{before if r['n'] != (e or {}).get('n') else ''}, {r.get('wall_total', r['wall']) / 60:.1f} min "
                         f"of wall time, s per image {r['time_median']:.2f} / {r['time_p90']:.1f} / "
                         f"{r['time_mean']:.2f} (median / p90 / mean), code {r.get('commit')}")
-        out += ["", f"Re-run with newer code (`.venv/bin/python {again['command'].strip()}`, same settings, "
+        out += ["", f"Also measured (`.venv/bin/python {again['command'].strip()}`: the same settings with a "
                 f"{again['time_limit']:g} s cap per (image, target); {_machine(again['machine'], at_end=True)}, "
                 f"{again['date']}): " + "; ".join(rows) + "."]
     return "\n".join(out)

@@ -488,8 +488,8 @@ class Verify(Certifier):
     """
 
     name = "verify"
-    description = ("complete verification: attack, proved bound propagation, SDP-cert, branch and bound, MILP; "
-                   "a verdict per input (verified / falsified / unknown)")
+    description = ("complete verification: attack, proved bound propagation, SDP-cert, a local MILP around the best "
+                   "attack point, branch and bound, MILP; a verdict per input (verified / falsified / unknown)")
     default_batch_size = 1
     option_specs = (
         Option("timeout", float, "verify: seconds per input (default 60)", check=positive_seconds, metavar="S"),

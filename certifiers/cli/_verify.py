@@ -19,7 +19,7 @@ from ._flags import (
 
 NAME = "verify"
 HELP = ("decide every input: verified (a proof), falsified (a checked counterexample) or unknown; "
-        "attack, proved bound propagation, SDP-cert, branch and bound, MILP")
+        "attack, proved bound propagation, SDP-cert, a local MILP, branch and bound, MILP")
 
 
 def build(p: argparse.ArgumentParser) -> None:

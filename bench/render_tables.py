@@ -615,8 +615,10 @@ def sdpcert_test_set_table() -> str:
             before = (f"; on the first {e['n']} images {100 * e['certified_error_now']:.1f}% (before: "
                       f"{100 * e['certified_error_before']:.1f}%)" if e and e.get("certified_error_now") is not None
                       else "")
+            if e and r["n"] == e["n"]:  # the same images: the comparison says nothing more
+                before = ""
             rows.append(f"{net}, images {r['start']}–{r['start'] + r['n'] - 1}: certified error "
-                        f"{100 * r['certified_error']:.1f}%{before if r['n'] != (e or {}).get('n') else ''}, {r.get('wall_total', r['wall']) / 60:.1f} min "
+                        f"{100 * r['certified_error']:.1f}%{before}, {r.get('wall_total', r['wall']) / 60:.1f} min "
                         f"of wall time, s per image {r['time_median']:.2f} / {r['time_p90']:.1f} / "
                         f"{r['time_mean']:.2f} (median / p90 / mean), code {r.get('commit')}")
         out += ["", f"Also measured (`.venv/bin/python {again['command'].strip()}`: the same settings with a "

@@ -23,8 +23,10 @@ classes still open; the first stage that decides the input is its ``stage``:
 6. ``bab``: branch and bound over the unstable ReLUs (half of the time left when the MILP of 7 may follow):
    each node splits one neuron (ẑ ≤ 0 / ẑ ≥ 0), which narrows its interval, and every node is bounded by the
    proved bound propagation of 3 with that split (the split neuron's multiplier is free, as β-CROWN's), 32 nodes
-   at a time, each node's Adam steps started from its parent's multipliers; the neuron split is the one whose
-   relaxation costs the worst open target most. Verified when every leaf is proved.
+   at a time, each node's Adam steps started from its parent's multipliers; the neuron split is chosen as
+   filtered smart branching does (:func:`_filtered_picks`: of the ``BRANCH_CANDIDATES`` per layer whose
+   relaxation costs the worst open target most, the one whose worse child the node's multipliers bound best).
+   Verified when every leaf is proved.
 7. ``milp``: when at most ``milp_max_unstable`` neurons are unstable, the exact MILP (:mod:`certifiers._milp`,
    HiGHS): its incumbent is a witness when a float64 forward pass confirms it (falsified); its dual bound
    ≤ −``MILP_MARGIN`` for every open target verifies. The MILP is a floating-point solver with tolerances

@@ -35,17 +35,16 @@ DATA = ROOT.parent / "shared" / "data" / "raghunathan18"
 
 
 def decide_one(net: str, index: int, eps: float, timeout: float) -> dict:
+    """verify_paper_nets's second-pass record of one input, its witness re-checked (``witness_confirmed``)."""
+    from bench.verify_paper_nets import _retry_one
     from certifiers import confirm_witness, load_network
-    from certifiers._verify import decide
 
-    data = np.load(DATA / "mnist_test.npz")
-    x, label = data["X"][index].astype(np.float64), int(data["y"][index])
-    network = load_network(DATA / f"{net}.npz")
-    d = decide(network, x, label, eps, timeout=timeout, rng=0)
-    out = {"index": index, "label": label, "verdict": d.verdict.value, "stage": d.stage, "time": d.time,
-           "nodes": d.nodes}
-    if d.witness is not None:
-        out["witness_confirmed"] = bool(confirm_witness(network, x, label, eps, d.witness))
+    out = _retry_one(net, index, eps, timeout)
+    witness = out.pop("witness", None)
+    if witness is not None:
+        x = np.load(DATA / "mnist_test.npz")["X"][index].astype(np.float64)
+        out["witness_confirmed"] = bool(confirm_witness(load_network(DATA / f"{net}.npz"), x, out["label"], eps,
+                                                        witness))
     return out
 
 

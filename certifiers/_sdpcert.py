@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from sdpsolve import solve_lagrangian
+from sdpsolve._monitor import Monitor
 from sdpsolve._validation import check_choice, check_nonneg_float, check_positive_int
 
 from ._base import Certifier, register
@@ -133,7 +134,7 @@ class SDPCert(Certifier):
         total = {"time": first.time + second.time, "n_iter": first.n_iter + second.n_iter,
                  "n_matvec": first.n_matvec + second.n_matvec}
         if first.upper < second.upper:
-            return replace(second, upper=first.upper, gap=(first.upper - second.lower) / max(1.0, abs(first.upper)),
+            return replace(second, upper=first.upper, gap=Monitor.relative_gap(second.lower, first.upper),
                            dual=first.dual, theta=first.theta, bound_kind=first.bound_kind,
                            failure_probability=first.failure_probability, **total)
         return replace(second, **total)

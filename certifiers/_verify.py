@@ -52,6 +52,7 @@ from ._options import Option, positive_seconds
 from ._outcome import Verdict
 from ._rigorous_crown import (
     ProvedBounds,
+    _apply_splits,
     estimate_margins,
     proved_layer_bounds,
     proved_layer_bounds_batch,
@@ -263,18 +264,17 @@ def _filtered_picks(network: ReLUNetwork, lo, hi, label: int, rows: list, state,
             for side in (-1, 1):
                 owner.append(p)
                 split.append((i, k, side))
+    b_of = [branching[p][0] for p in owner]  # per child: its node's index in the batch (rows of ``state``)
     intervals, start = [], {}
     for t in layers:
         lower = np.stack([branching[p][1].bounds.lower[t] for p in owner])
-        upper = np.stack([branching[p][1].bounds.upper[t] for p in owner])
+        sides = np.zeros(lower.shape, dtype=np.int8)
         for c, (i, k, side) in enumerate(split):
             if i == t:
-                if side < 0:
-                    upper[c, k] = min(upper[c, k], 0.0)
-                else:
-                    lower[c, k] = max(lower[c, k], 0.0)
+                sides[c, k] = side
+        # a candidate is unstable in its node, so neither side is empty
+        lower, upper, _ = _apply_splits(lower, np.stack([branching[p][1].bounds.upper[t] for p in owner]), sides)
         intervals.append((lower[:, None, :], upper[:, None, :]))
-        b_of = [branching[p][0] for p in owner]
         start[t] = (state[t][0][b_of], state[t][1][b_of], state[t][2][b_of])
     est = estimate_margins(network, lo, hi, label, rows, intervals, start)
     picks, c = [], 0
@@ -386,6 +386,14 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
         return Decision(verdict, stage, {j: float(bounds[j]) for j in targets}, kind,
                         time=time.perf_counter() - start, **kw)
 
+    def milp_falsified(m, stage, **kw):
+        """"falsified" by a MILP's maximiser when it is a checked witness (:func:`_milp_witness`), else None."""
+        w = _milp_witness(network, x, label, eps, m.x) if m is not None and m.value > 0 else None
+        if w is None:
+            return None
+        zw = network.logits(w[None])[0]
+        return done(Verdict.FALSIFIED, stage, zw - zw[label], "attack", witness=w, **kw)
+
     z = network.logits(x[None])[0]
     if np.argmax(z) != label:
         return done(Verdict.FALSIFIED, "clean", z - z[label], "attack", witness=x.copy())
@@ -440,10 +448,9 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
                            time_limit=0.5 * left)
         except RuntimeError:  # HiGHS found no point (only by its tolerances: the centre is one)
             m = None
-        w = _milp_witness(network, x, label, eps, m.x) if m is not None and m.value > 0 else None
-        if w is not None:
-            zw = network.logits(w[None])[0]
-            return done(Verdict.FALSIFIED, "local-milp", zw - zw[label], "attack", witness=w)
+        found = milp_falsified(m, "local-milp")
+        if found is not None:
+            return found
     if bab and time.perf_counter() < deadline:
         # with the exact MILP still to come, branch and bound gets half of the time that is left
         bab_deadline = deadline if not milp_possible else time.perf_counter() + 0.5 * (deadline - time.perf_counter())
@@ -463,10 +470,9 @@ def decide(network: ReLUNetwork, x, label: int, eps: float, *, timeout: float = 
                 break
             m = exact_margin_max(network, lo, hi, label, j, time_limit=left,
                                  intervals=list(zip(proved.lower, proved.upper)))
-            w = _milp_witness(network, x, label, eps, m.x) if m.value > 0 else None
-            if w is not None:
-                zw = network.logits(w[None])[0]
-                return done(Verdict.FALSIFIED, "milp", zw - zw[label], "attack", witness=w, nodes=nodes)
+            found = milp_falsified(m, "milp", nodes=nodes)
+            if found is not None:
+                return found
             if m.status == "optimal":
                 milp_bounds[j] = m.upper
         if all(milp_bounds[j] <= -MILP_MARGIN for j in open_targets):
